@@ -1,0 +1,72 @@
+namespace Berth.Core;
+
+/// <summary>
+/// Error codes of the OCI distribution spec (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes)
+/// plus the few that distribution adds and clients know.
+/// </summary>
+public enum ErrorCode
+{
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    Unauthorized,
+    Denied,
+    Unsupported,
+    TooManyRequests,
+    RangeInvalid,
+    TagInvalid,
+    TooLarge,
+    Unavailable,
+    PaginationNumberInvalid,
+}
+
+/// <summary>The one table that maps each error code to its wire code and HTTP status.</summary>
+public static class ErrorTable
+{
+    public static (string Code, int Status) Of(ErrorCode code) => code switch
+    {
+        ErrorCode.BlobUnknown => ("BLOB_UNKNOWN", 404),
+        ErrorCode.BlobUploadInvalid => ("BLOB_UPLOAD_INVALID", 400),
+        ErrorCode.BlobUploadUnknown => ("BLOB_UPLOAD_UNKNOWN", 404),
+        ErrorCode.DigestInvalid => ("DIGEST_INVALID", 400),
+        ErrorCode.ManifestBlobUnknown => ("MANIFEST_BLOB_UNKNOWN", 400),
+        ErrorCode.ManifestInvalid => ("MANIFEST_INVALID", 400),
+        ErrorCode.ManifestUnknown => ("MANIFEST_UNKNOWN", 404),
+        ErrorCode.NameInvalid => ("NAME_INVALID", 400),
+        ErrorCode.NameUnknown => ("NAME_UNKNOWN", 404),
+        ErrorCode.SizeInvalid => ("SIZE_INVALID", 400),
+        ErrorCode.Unauthorized => ("UNAUTHORIZED", 401),
+        ErrorCode.Denied => ("DENIED", 403),
+        ErrorCode.Unsupported => ("UNSUPPORTED", 405),
+        ErrorCode.TooManyRequests => ("TOOMANYREQUESTS", 429),
+        ErrorCode.RangeInvalid => ("BLOB_UPLOAD_INVALID", 416),
+        ErrorCode.TagInvalid => ("TAG_INVALID", 400),
+        ErrorCode.TooLarge => ("SIZE_INVALID", 413),
+        ErrorCode.Unavailable => ("UNAVAILABLE", 503),
+        ErrorCode.PaginationNumberInvalid => ("PAGINATION_NUMBER_INVALID", 400),
+        _ => throw new ArgumentOutOfRangeException(nameof(code)),
+    };
+}
+
+/// <summary>A client-visible registry error; the HTTP layer turns it into the spec's JSON body.</summary>
+public sealed class RegistryException(ErrorCode code, string message, IReadOnlyDictionary<string, string>? detail = null) : Exception(message)
+{
+    public ErrorCode Code { get; } = code;
+    public IReadOnlyDictionary<string, string>? Detail { get; } = detail;
+}
+
+public static class ErrorDetail
+{
+    public static IReadOnlyDictionary<string, string> Of(params (string Key, string Value)[] items) =>
+        items.ToDictionary(i => i.Key, i => i.Value, StringComparer.Ordinal);
+
+    /// <summary>Client input echoed in an error, cut to a length that cannot bloat a response or a log line.</summary>
+    public static string Clip(string s) => s.Length <= 160 ? s : s[..160] + "...";
+}

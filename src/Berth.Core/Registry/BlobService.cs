@@ -1,0 +1,44 @@
+using Berth.Core.Metadata;
+using Berth.Core.Storage;
+
+namespace Berth.Core.Registry;
+
+public sealed record OpenBlob(long Size, Stream Content) : IDisposable
+{
+    public void Dispose() => Content.Dispose();
+}
+
+/// <summary>Reads, mounts and unlinks blobs, always through a repository that links them.</summary>
+public sealed class BlobService(IBlobStore store, IMetadataStore metadata, RegistryCache cache)
+{
+    /// <summary>The size of the blob if <paramref name="repository"/> may serve it, else null.</summary>
+    public async ValueTask<long?> StatAsync(string repository, Digest digest, CancellationToken ct)
+    {
+        if (cache.GetBlobSize(repository, digest) is { } cached) return cached;
+        var entry = cache.For(repository);
+        var size = await metadata.GetLinkedBlobAsync(repository, digest, ct);
+        if (size is { } s) cache.AddBlobSize(entry, digest, s);
+        return size;
+    }
+
+    public async ValueTask<OpenBlob?> OpenAsync(string repository, Digest digest, CancellationToken ct)
+    {
+        if (await StatAsync(repository, digest, ct) is not { } size) return null;
+        var stream = await store.OpenReadAsync(digest, ct);
+        return stream is null ? null : new OpenBlob(size, stream);
+    }
+
+    /// <summary>Links a blob readable elsewhere into <paramref name="repository"/>; returns its size, or null when it cannot be mounted.</summary>
+    public async Task<long?> MountAsync(string repository, Digest digest, string? from, Func<string, bool> mayRead, CancellationToken ct)
+    {
+        var size = await metadata.MountBlobAsync(repository, digest, from, mayRead, ct);
+        return size;
+    }
+
+    public async Task<bool> DeleteAsync(string repository, Digest digest, CancellationToken ct)
+    {
+        var deleted = await metadata.UnlinkBlobAsync(repository, digest, ct);
+        cache.Invalidate(repository);
+        return deleted;
+    }
+}

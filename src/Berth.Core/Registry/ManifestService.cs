@@ -1,0 +1,84 @@
+using Berth.Core.Metadata;
+using Berth.Core.Storage;
+
+namespace Berth.Core.Registry;
+
+public sealed record PushedManifest(Digest Digest, Digest? Subject);
+
+/// <summary>Manifests, tags and referrers of a repository; reads go through <see cref="RegistryCache"/>.</summary>
+public sealed class ManifestService(IBlobStore store, IMetadataStore metadata, RegistryCache cache, TimeProvider time, int maxManifestSize = Manifest.DefaultMaxSize)
+{
+    public int MaxManifestSize => maxManifestSize;
+
+    public async ValueTask<CachedManifest?> GetAsync(string repository, Reference reference, CancellationToken ct)
+    {
+        if (reference.Tag is { } tag)
+        {
+            if (cache.GetTag(repository, tag) is { } hit) return hit;
+            var entry = cache.For(repository);
+            var info = await metadata.ResolveTagAsync(repository, tag, ct);
+            var manifest = info is null ? null : await LoadAsync(info, ct);
+            if (manifest is not null) cache.AddTag(entry, tag, manifest);
+            return manifest;
+        }
+        var digest = reference.Digest!.Value;
+        if (cache.GetManifest(repository, digest) is { } byDigest) return byDigest;
+        var e = cache.For(repository);
+        var row = await metadata.GetManifestAsync(repository, digest, ct);
+        var loaded = row is null ? null : await LoadAsync(row, ct);
+        if (loaded is not null) cache.AddManifest(e, loaded);
+        return loaded;
+    }
+
+    public async Task<PushedManifest> PutAsync(string repository, Reference reference, string? contentType, byte[] content, CancellationToken ct)
+    {
+        if (content.Length > maxManifestSize)
+        {
+            throw new RegistryException(ErrorCode.TooLarge, $"manifest is larger than {maxManifestSize} bytes");
+        }
+        var digest = Digest.Compute(content, reference.Digest?.Algorithm ?? "sha256");
+        if (reference.Digest is { } expected && expected != digest)
+        {
+            throw new RegistryException(ErrorCode.DigestInvalid, $"manifest has digest {digest}, not {expected}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", digest.ToString())));
+        }
+        var manifest = Manifest.Parse(content, contentType, digest);
+        await store.PutAsync(digest, content, ct);
+        try
+        {
+            await metadata.PutManifestAsync(repository, manifest, reference.Tag, time.GetUtcNow(), ct);
+        }
+        finally
+        {
+            cache.Invalidate(repository);
+        }
+        return new PushedManifest(digest, manifest.Subject?.Digest);
+    }
+
+    /// <summary>Deletes a tag (only the tag) or a manifest by digest (with its tags); false when absent.</summary>
+    public async Task<bool> DeleteAsync(string repository, Reference reference, CancellationToken ct)
+    {
+        var deleted = reference.Tag is { } tag
+            ? await metadata.DeleteTagAsync(repository, tag, ct)
+            : await metadata.DeleteManifestAsync(repository, reference.Digest!.Value, ct);
+        cache.Invalidate(repository);
+        return deleted;
+    }
+
+    public Task<IReadOnlyList<string>?> ListTagsAsync(string repository, string? last, int limit, CancellationToken ct) =>
+        metadata.ListTagsAsync(repository, last, limit, ct);
+
+    public Task<IReadOnlyList<Descriptor>> ListReferrersAsync(string repository, Digest subject, string? artifactType, CancellationToken ct) =>
+        metadata.ListReferrersAsync(repository, subject, artifactType, ct);
+
+    public Task<IReadOnlyList<string>> ListRepositoriesAsync(string? last, int limit, CancellationToken ct) =>
+        metadata.ListRepositoriesAsync(last, limit, ct);
+
+    private async Task<CachedManifest?> LoadAsync(ManifestInfo info, CancellationToken ct)
+    {
+        await using var stream = await store.OpenReadAsync(info.Digest, ct);
+        if (stream is null) return null;
+        var content = new byte[info.Size];
+        await stream.ReadExactlyAsync(content, ct);
+        return new CachedManifest(info.Digest, info.MediaType, content);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Berth.Core.Metadata;
+using Berth.Core.Storage;
+
+namespace Berth.Core.Registry;
+
+/// <summary>
+/// Blob upload sessions (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs).
+/// The body is read once: each buffer goes to the SHA-256 hasher and to the upload's data. The hasher
+/// lives in memory between chunks; when it is lost (restart, another node) the data is re-hashed at commit.
+/// The session row records how many bytes were acknowledged, so an interrupted chunk is discarded.
+/// </summary>
+public sealed class UploadService(IBlobStore store, IMetadataStore metadata, TimeProvider time)
+{
+    private const int BufferSize = 1 << 20;
+    private readonly ConcurrentDictionary<string, Progress> _progress = new(StringComparer.Ordinal);
+
+    private sealed class Progress(IncrementalHash hash, long offset) : IDisposable
+    {
+        public readonly SemaphoreSlim Lock = new(1, 1);
+        public IncrementalHash Hash = hash;
+        public long Offset = offset;
+        public bool Valid = true;
+
+        public void Dispose() => Hash.Dispose();
+    }
+
+    public async Task<UploadSession> StartAsync(string repository, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var session = new UploadSession(Guid.NewGuid().ToString("N"), repository, 0, now, now);
+        await using (await store.OpenUploadAsync(session.Id, 0, ct)) { }
+        await metadata.CreateUploadAsync(session, ct);
+        _progress[session.Id] = new Progress(IncrementalHash.CreateHash(HashAlgorithmName.SHA256), 0);
+        return session;
+    }
+
+    /// <summary>The session, if it exists and belongs to <paramref name="repository"/>.</summary>
+    public async Task<UploadSession> GetAsync(string repository, string id, CancellationToken ct)
+    {
+        var session = StoragePaths.IsUploadId(id) ? await metadata.GetUploadAsync(id, ct) : null;
+        return session is not null && session.Repository == repository
+            ? session
+            : throw new RegistryException(ErrorCode.BlobUploadUnknown, "blob upload unknown", ErrorDetail.Of(("id", ErrorDetail.Clip(id))));
+    }
+
+    /// <summary>
+    /// Appends <paramref name="body"/> to the upload. <paramref name="rangeStart"/> (from Content-Range) must
+    /// equal the acknowledged size; <paramref name="declaredLength"/> (Content-Length) must match what arrives.
+    /// </summary>
+    public async Task<UploadSession> AppendAsync(string repository, string id, Stream body, long? rangeStart, long? rangeEnd, long? declaredLength, CancellationToken ct)
+    {
+        var session = await GetAsync(repository, id, ct);
+        var progress = _progress.GetOrAdd(id, static _ => new Progress(IncrementalHash.CreateHash(HashAlgorithmName.SHA256), -1));
+        await progress.Lock.WaitAsync(ct);
+        try
+        {
+            session = await GetAsync(repository, id, ct);
+            if (rangeStart is { } start && start != session.Size)
+            {
+                throw new RegistryException(ErrorCode.RangeInvalid, $"chunk starts at {start} but the upload has {session.Size} bytes", ErrorDetail.Of(("size", session.Size.ToString())));
+            }
+            if (rangeStart is { } s && rangeEnd is { } e && declaredLength is { } l && e - s + 1 != l)
+            {
+                throw new RegistryException(ErrorCode.RangeInvalid, "Content-Range does not match Content-Length", ErrorDetail.Of(("size", session.Size.ToString())));
+            }
+            var hashing = progress.Valid && progress.Offset == session.Size;
+            long written = 0;
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+            try
+            {
+                await using var writer = await store.OpenUploadAsync(id, session.Size, ct);
+                int n;
+                while ((n = await ReadFullAsync(body, buffer, ct)) > 0)
+                {
+                    if (hashing) progress.Hash.AppendData(buffer, 0, n);
+                    await writer.WriteAsync(buffer.AsMemory(0, n), ct);
+                    written += n;
+                }
+            }
+            catch
+            {
+                // The hasher saw bytes that were not acknowledged: it no longer matches the data.
+                progress.Valid = false;
+                throw;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            if (declaredLength is { } declared && declared != written)
+            {
+                progress.Valid = false;
+                throw new RegistryException(ErrorCode.SizeInvalid, $"received {written} bytes but Content-Length said {declared}");
+            }
+            var size = session.Size + written;
+            if (hashing) progress.Offset = size; else progress.Valid = false;
+            var now = time.GetUtcNow();
+            await metadata.UpdateUploadAsync(id, size, now, ct);
+            return session with { Size = size, Updated = now };
+        }
+        finally
+        {
+            progress.Lock.Release();
+        }
+    }
+
+    /// <summary>Verifies the upload against <paramref name="expected"/> and commits it as a blob of the repository.</summary>
+    public async Task<long> CompleteAsync(string repository, string id, Digest expected, CancellationToken ct)
+    {
+        var session = await GetAsync(repository, id, ct);
+        Digest actual;
+        if (_progress.TryRemove(id, out var progress) && progress.Valid && progress.Offset == session.Size && expected.Algorithm == "sha256")
+        {
+            actual = Digest.FromHash("sha256", progress.Hash.GetHashAndReset());
+        }
+        else
+        {
+            actual = await RehashAsync(id, session.Size, expected.Algorithm, ct);
+        }
+        progress?.Dispose();
+        if (actual != expected)
+        {
+            await CancelAsync(repository, id, ct);
+            throw new RegistryException(ErrorCode.DigestInvalid, $"content has digest {actual}, not {expected}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", actual.ToString())));
+        }
+        await store.CommitUploadAsync(id, session.Size, expected, ct);
+        await metadata.AddBlobAsync(repository, expected, session.Size, ct);
+        await metadata.DeleteUploadAsync(id, ct);
+        return session.Size;
+    }
+
+    public async Task CancelAsync(string repository, string id, CancellationToken ct)
+    {
+        await GetAsync(repository, id, ct);
+        await DeleteAsync(id, ct);
+    }
+
+    /// <summary>Removes sessions untouched for longer than <paramref name="maxIdle"/>; returns how many.</summary>
+    public async Task<int> ExpireAsync(TimeSpan maxIdle, CancellationToken ct)
+    {
+        var stale = await metadata.ListUploadsUpdatedBeforeAsync(time.GetUtcNow() - maxIdle, ct);
+        foreach (var session in stale) await DeleteAsync(session.Id, ct);
+        return stale.Count;
+    }
+
+    private async Task DeleteAsync(string id, CancellationToken ct)
+    {
+        if (_progress.TryRemove(id, out var progress)) progress.Dispose();
+        await metadata.DeleteUploadAsync(id, ct);
+        await store.DeleteUploadAsync(id, ct);
+    }
+
+    private async Task<Digest> RehashAsync(string id, long length, string algorithm, CancellationToken ct)
+    {
+        using var hash = IncrementalHash.CreateHash(Digest.HashName(algorithm));
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            await using var stream = await store.OpenUploadReadAsync(id, ct);
+            var remaining = length;
+            while (remaining > 0)
+            {
+                var n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), ct);
+                if (n == 0) throw new InvalidDataException($"upload {id} has fewer bytes than its session records");
+                hash.AppendData(buffer, 0, n);
+                remaining -= n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return Digest.FromHash(algorithm, hash.GetHashAndReset());
+    }
+
+    /// <summary>Fills the buffer as far as the stream allows, so hashing and disk writes work on large blocks.</summary>
+    private static async ValueTask<int> ReadFullAsync(Stream body, byte[] buffer, CancellationToken ct)
+    {
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = await body.ReadAsync(buffer.AsMemory(total), ct);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+}

@@ -1,0 +1,155 @@
+using System.Runtime.InteropServices;
+
+namespace Berth.Core.Storage;
+
+/// <summary>Blobs as files under the data directory (layout in <see cref="StoragePaths"/>).</summary>
+public sealed class FileSystemBlobStore : IBlobStore
+{
+    private readonly StoragePaths _paths;
+
+    public FileSystemBlobStore(StoragePaths paths)
+    {
+        _paths = paths;
+        Directory.CreateDirectory(paths.Blobs);
+        Directory.CreateDirectory(paths.Uploads);
+    }
+
+    public ValueTask<Stream?> OpenReadAsync(Digest digest, CancellationToken ct)
+    {
+        try
+        {
+            // bufferSize 0: callers read in large blocks; FileStream's own buffer would only add a copy.
+            Stream s = new FileStream(_paths.Blob(digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 0, FileOptions.SequentialScan);
+            return ValueTask.FromResult<Stream?>(s);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return ValueTask.FromResult<Stream?>(null);
+        }
+    }
+
+    public async ValueTask PutAsync(Digest digest, ReadOnlyMemory<byte> content, CancellationToken ct)
+    {
+        var target = _paths.Blob(digest);
+        if (File.Exists(target)) return;
+        var temp = _paths.Upload(Guid.NewGuid().ToString("N"));
+        await using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
+        {
+            await f.WriteAsync(content, ct);
+            f.Flush(flushToDisk: true);
+        }
+        Publish(temp, target);
+    }
+
+    public ValueTask DeleteAsync(Digest digest, CancellationToken ct)
+    {
+        File.Delete(_paths.Blob(digest));
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<IUploadWriter> OpenUploadAsync(string id, long offset, CancellationToken ct)
+    {
+        var path = _paths.Upload(id);
+        var handle = File.OpenHandle(path, offset == 0 ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            if (RandomAccess.GetLength(handle) != offset) RandomAccess.SetLength(handle, offset);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+        return ValueTask.FromResult<IUploadWriter>(new FileUploadWriter(handle, offset));
+    }
+
+    public ValueTask<Stream> OpenUploadReadAsync(string id, CancellationToken ct) =>
+        ValueTask.FromResult<Stream>(new FileStream(_paths.Upload(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20, FileOptions.SequentialScan));
+
+    public ValueTask CommitUploadAsync(string id, long length, Digest digest, CancellationToken ct)
+    {
+        var path = _paths.Upload(id);
+        var target = _paths.Blob(digest);
+        if (File.Exists(target))
+        {
+            File.Delete(path);
+            return ValueTask.CompletedTask;
+        }
+        using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            if (RandomAccess.GetLength(handle) != length) RandomAccess.SetLength(handle, length);
+            RandomAccess.FlushToDisk(handle);
+        }
+        Publish(path, target);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DeleteUploadAsync(string id, CancellationToken ct)
+    {
+        File.Delete(_paths.Upload(id));
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Renames a flushed file into place and flushes the directory entry, so the blob survives a crash.</summary>
+    private static void Publish(string source, string target)
+    {
+        var dir = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(dir);
+        File.Move(source, target, overwrite: true);
+        FlushDirectory(dir);
+    }
+
+    private static void FlushDirectory(string dir)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var fd = Native.open(dir, Native.O_RDONLY | Native.O_DIRECTORY);
+        if (fd < 0) return;
+        Native.fsync(fd);
+        Native.close(fd);
+    }
+
+    private sealed class FileUploadWriter(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset) : IUploadWriter
+    {
+        // Start writeback of what was written every so often, so the flush at commit finds little
+        // dirty data left and disk writes overlap with receiving the body.
+        private const long WritebackEvery = 32L << 20;
+        private long _position = offset;
+        private long _writebackFrom = offset;
+
+        public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
+        {
+            await RandomAccess.WriteAsync(handle, data, _position, ct);
+            _position += data.Length;
+            if (_position - _writebackFrom >= WritebackEvery && OperatingSystem.IsLinux())
+            {
+                Native.sync_file_range(handle.DangerousGetHandle().ToInt32(), _writebackFrom, _position - _writebackFrom, Native.SYNC_FILE_RANGE_WRITE);
+                _writebackFrom = _position;
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            handle.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private static class Native
+    {
+        public const int O_RDONLY = 0;
+        public const int O_DIRECTORY = 0x10000;
+        public const uint SYNC_FILE_RANGE_WRITE = 2;
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int fsync(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int close(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int sync_file_range(int fd, long offset, long nbytes, uint flags);
+    }
+}

@@ -1,0 +1,121 @@
+using Berth.Core;
+using Berth.Core.Metadata;
+using Berth.Core.Registry;
+
+namespace Berth.Api;
+
+/// <summary>Blob uploads: monolithic, chunked and streamed, and cross-repository mounts.</summary>
+internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
+{
+    public async Task Start(HttpContext ctx, string name)
+    {
+        var query = ctx.Request.Query;
+        var ct = ctx.RequestAborted;
+        if (query.TryGetValue("mount", out var mount) && Digest.TryParse(mount.ToString(), out var mountDigest))
+        {
+            var from = query["from"].ToString();
+            // A malformed "from" cannot name a repository; the spec then asks for a plain upload session.
+            if (from.Length == 0 || Names.IsValidRepository(from))
+            {
+                var mounted = await blobs.MountAsync(name, mountDigest, from.Length == 0 ? null : from, MayRead, ct);
+                if (mounted is not null)
+                {
+                    Created(ctx, name, mountDigest);
+                    return;
+                }
+            }
+        }
+
+        var session = await uploads.StartAsync(name, ct);
+        if (query.TryGetValue("digest", out var digestText))
+        {
+            var digest = Digest.Parse(digestText.ToString());
+            await uploads.AppendAsync(name, session.Id, ctx.Request.Body, null, null, ctx.Request.ContentLength, ct);
+            await uploads.CompleteAsync(name, session.Id, digest, ct);
+            Created(ctx, name, digest);
+            return;
+        }
+        Accepted(ctx, session, StatusCodes.Status202Accepted);
+    }
+
+    public async Task Patch(HttpContext ctx, string name, string id)
+    {
+        var (start, end) = ContentRange(ctx);
+        try
+        {
+            var session = await uploads.AppendAsync(name, id, ctx.Request.Body, start, end, ctx.Request.ContentLength, ctx.RequestAborted);
+            Accepted(ctx, session, StatusCodes.Status202Accepted);
+        }
+        catch (RegistryException e) when (e.Code == ErrorCode.RangeInvalid)
+        {
+            // Tell the client where the upload really stands, so it can resume from there.
+            Accepted(ctx, await uploads.GetAsync(name, id, ctx.RequestAborted), StatusCodes.Status416RangeNotSatisfiable);
+            throw;
+        }
+    }
+
+    public async Task Put(HttpContext ctx, string name, string id)
+    {
+        var ct = ctx.RequestAborted;
+        var digestText = ctx.Request.Query["digest"].ToString();
+        if (digestText.Length == 0) throw new RegistryException(ErrorCode.DigestInvalid, "the digest query parameter is required to complete an upload");
+        var digest = Digest.Parse(digestText);
+        var (start, end) = ContentRange(ctx);
+        if (ctx.Request.ContentLength is > 0 || (ctx.Request.ContentLength is null && ctx.Request.Headers.TransferEncoding.Count > 0))
+        {
+            await uploads.AppendAsync(name, id, ctx.Request.Body, start, end, ctx.Request.ContentLength, ct);
+        }
+        await uploads.CompleteAsync(name, id, digest, ct);
+        Created(ctx, name, digest);
+    }
+
+    public async Task Status(HttpContext ctx, string name, string id)
+    {
+        var session = await uploads.GetAsync(name, id, ctx.RequestAborted);
+        Accepted(ctx, session, StatusCodes.Status204NoContent);
+    }
+
+    public async Task Cancel(HttpContext ctx, string name, string id)
+    {
+        await uploads.CancelAsync(name, id, ctx.RequestAborted);
+        ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    // Until accounts exist (issue 3) every repository is readable by everyone.
+    private static bool MayRead(string repository) => true;
+
+    private static void Created(HttpContext ctx, string name, Digest digest)
+    {
+        ctx.Response.StatusCode = StatusCodes.Status201Created;
+        ctx.Response.Headers.Location = $"/v2/{name}/blobs/{digest}";
+        ctx.Response.Headers["Docker-Content-Digest"] = digest.ToString();
+        ctx.Response.ContentLength = 0;
+    }
+
+    private static void Accepted(HttpContext ctx, UploadSession session, int status)
+    {
+        var headers = ctx.Response.Headers;
+        ctx.Response.StatusCode = status;
+        headers.Location = $"/v2/{session.Repository}/blobs/uploads/{session.Id}";
+        headers["Docker-Upload-UUID"] = session.Id;
+        // Distribution's convention: "0-0" for an empty upload, else the inclusive range received.
+        headers.Range = $"0-{Math.Max(session.Size - 1, 0)}";
+        ctx.Response.ContentLength = 0;
+    }
+
+    /// <summary>Content-Range of a chunk: "start-end" per the OCI spec; "bytes start-end" and "bytes=start-end" are tolerated.</summary>
+    private static (long? Start, long? End) ContentRange(HttpContext ctx)
+    {
+        var value = ctx.Request.Headers.ContentRange.ToString().Trim();
+        if (value.Length == 0) return (null, null);
+        if (value.StartsWith("bytes", StringComparison.OrdinalIgnoreCase)) value = value[5..].TrimStart(' ', '=');
+        var slash = value.IndexOf('/');
+        if (slash >= 0) value = value[..slash];
+        var dash = value.IndexOf('-');
+        if (dash > 0 && long.TryParse(value[..dash], out var start) && long.TryParse(value[(dash + 1)..], out var end) && start >= 0 && end >= start)
+        {
+            return (start, end);
+        }
+        throw new RegistryException(ErrorCode.RangeInvalid, "malformed Content-Range: expected start-end");
+    }
+}

@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Net;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Berth.Configuration;
+
+/// <summary>Validated configuration. Every option has a safe default, so <c>berth serve</c> needs no file.</summary>
+public sealed record BerthOptions
+{
+    public string Listen { get; init; } = "127.0.0.1:5000";
+    public string Data { get; init; } = "./data";
+    public TimeSpan UploadExpiry { get; init; } = TimeSpan.FromHours(24);
+    public int MaxManifestBytes { get; init; } = Core.Manifest.DefaultMaxSize;
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    public IPEndPoint ListenEndPoint => ParseEndPoint(Listen) ?? throw new InvalidOperationException("unvalidated options");
+
+    internal static IPEndPoint? ParseEndPoint(string value)
+    {
+        var v = value.Trim();
+        if (v.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase)) v = "127.0.0.1" + v[9..];
+        if (v.StartsWith(':')) v = "0.0.0.0" + v;
+        return IPEndPoint.TryParse(v, out var ep) && ep.Port > 0 ? ep : null;
+    }
+}
+
+/// <summary>
+/// Builds <see cref="BerthOptions"/> from, in rising precedence: defaults, a YAML file (berth.yml),
+/// BERTH_* environment variables, command-line flags. Unknown keys in the file are errors, so typos surface.
+/// </summary>
+public static class ConfigLoader
+{
+    /// <summary>The file's shape: every key optional, named as in the file.</summary>
+    private sealed class FileModel
+    {
+        public string? Listen { get; set; }
+        public string? Data { get; set; }
+        public string? UploadExpiry { get; set; }
+        public int? MaxManifestBytes { get; set; }
+        public string? LogLevel { get; set; }
+    }
+
+    public sealed record Overrides(string? Listen = null, string? Data = null);
+
+    public static (BerthOptions? Options, IReadOnlyList<string> Errors) Load(string? file, Func<string, string?> env, Overrides flags)
+    {
+        var errors = new List<string>();
+        var model = new FileModel();
+        if (file is not null)
+        {
+            try
+            {
+                var yaml = File.ReadAllText(file);
+                model = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build()
+                    .Deserialize<FileModel?>(yaml) ?? new FileModel();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return (null, [$"{file}: {e.Message}"]);
+            }
+            catch (YamlDotNet.Core.YamlException e)
+            {
+                return (null, [$"{file}: line {e.Start.Line}: {(e.InnerException ?? e).Message}"]);
+            }
+        }
+
+        var defaults = new BerthOptions();
+        var listen = flags.Listen ?? env("BERTH_LISTEN") ?? model.Listen ?? defaults.Listen;
+        var data = flags.Data ?? env("BERTH_DATA") ?? model.Data ?? defaults.Data;
+        var expiryText = env("BERTH_UPLOAD_EXPIRY") ?? model.UploadExpiry;
+        var logText = env("BERTH_LOG_LEVEL") ?? model.LogLevel;
+        var maxManifest = model.MaxManifestBytes ?? defaults.MaxManifestBytes;
+
+        if (BerthOptions.ParseEndPoint(listen) is null) errors.Add($"listen: \"{listen}\" is not HOST:PORT (for example 127.0.0.1:5000)");
+        if (string.IsNullOrWhiteSpace(data)) errors.Add("data: must name a directory");
+        var expiry = defaults.UploadExpiry;
+        if (expiryText is not null && (!TryParseDuration(expiryText, out expiry) || expiry < TimeSpan.FromMinutes(1)))
+        {
+            errors.Add($"uploadExpiry: \"{expiryText}\" is not a duration of at least 1m (for example 30m, 24h, 7d)");
+        }
+        var logLevel = defaults.LogLevel;
+        if (logText is not null && !Enum.TryParse(logText, ignoreCase: true, out logLevel))
+        {
+            errors.Add($"logLevel: \"{logText}\" is not one of {string.Join(", ", Enum.GetNames<LogLevel>())}");
+        }
+        if (maxManifest < 4096 || maxManifest > 64 << 20) errors.Add("maxManifestBytes: must be between 4096 and 67108864");
+
+        return errors.Count > 0
+            ? (null, errors)
+            : (new BerthOptions { Listen = listen, Data = data, UploadExpiry = expiry, MaxManifestBytes = maxManifest, LogLevel = logLevel }, errors);
+    }
+
+    /// <summary>"90s", "30m", "24h", "7d".</summary>
+    public static bool TryParseDuration(string text, out TimeSpan value)
+    {
+        value = default;
+        var t = text.Trim();
+        if (t.Length < 2 || !double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || n < 0) return false;
+        value = t[^1] switch
+        {
+            's' => TimeSpan.FromSeconds(n),
+            'm' => TimeSpan.FromMinutes(n),
+            'h' => TimeSpan.FromHours(n),
+            'd' => TimeSpan.FromDays(n),
+            _ => TimeSpan.MinValue,
+        };
+        return value != TimeSpan.MinValue;
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Reflection;
+using Berth.Configuration;
+using Berth.Hosting;
+
+var configOption = new Option<string?>("--config", "-c") { Description = "configuration file (default: ./berth.yml when present, or BERTH_CONFIG)" };
+var listenOption = new Option<string?>("--listen") { Description = "address to listen on, HOST:PORT (default 127.0.0.1:5000; env BERTH_LISTEN)" };
+var dataOption = new Option<string?>("--data") { Description = "data directory for blobs and metadata (default ./data; env BERTH_DATA)" };
+
+var serve = new Command("serve", "Run the registry") { configOption, listenOption, dataOption };
+serve.SetAction(async (parse, ct) =>
+{
+    var file = parse.GetValue(configOption) ?? Environment.GetEnvironmentVariable("BERTH_CONFIG") ?? (File.Exists("berth.yml") ? "berth.yml" : null);
+    var (options, errors) = ConfigLoader.Load(file, Environment.GetEnvironmentVariable,
+        new ConfigLoader.Overrides(parse.GetValue(listenOption), parse.GetValue(dataOption)));
+    if (options is null)
+    {
+        foreach (var e in errors) Console.Error.WriteLine($"berth: {e}");
+        return 2;
+    }
+    await using var app = await ServerHost.BuildAsync(options, ct);
+    await app.StartAsync(ct);
+    app.Logger.LogInformation("Berth {Version} listening on http://{Listen}, data in {Data}", Version(), options.ListenEndPoint, Path.GetFullPath(options.Data));
+    await app.WaitForShutdownAsync(ct);
+    return 0;
+});
+
+var fileArgument = new Argument<string>("file") { Description = "the configuration file to validate" };
+var check = new Command("check", "Validate a configuration file without starting the server") { fileArgument };
+check.SetAction(parse =>
+{
+    var file = parse.GetValue(fileArgument)!;
+    var (options, errors) = ConfigLoader.Load(file, _ => null, new ConfigLoader.Overrides());
+    if (options is null)
+    {
+        foreach (var e in errors) Console.Error.WriteLine($"{file}: {e}");
+        return 1;
+    }
+    Console.WriteLine($"{file}: ok (listen {options.Listen}, data {options.Data})");
+    return 0;
+});
+var config = new Command("config", "Work with configuration files") { check };
+
+var root = new RootCommand("Berth: a container image registry (OCI Distribution API)") { serve, config };
+return await root.Parse(args).InvokeAsync();
+
+static string Version() =>
+    typeof(ServerHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
