@@ -20,7 +20,7 @@ serve.SetAction(async (parse, ct) =>
     }
     await using var app = await ServerHost.BuildAsync(options, ct);
     await app.StartAsync(ct);
-    app.Logger.LogInformation("Berth {Version} listening on http://{Listen}, data in {Data}", Version(), options.ListenEndPoint, Path.GetFullPath(options.Data));
+    app.Logger.LogInformation("Berth {Version} listening on {Urls}, data in {Data}", Version(), string.Join(", ", app.Urls), Path.GetFullPath(options.Data));
     await app.WaitForShutdownAsync(ct);
     return 0;
 });

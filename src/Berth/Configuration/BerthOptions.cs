@@ -21,7 +21,8 @@ public sealed record BerthOptions
         var v = value.Trim();
         if (v.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase)) v = "127.0.0.1" + v[9..];
         if (v.StartsWith(':')) v = "0.0.0.0" + v;
-        return IPEndPoint.TryParse(v, out var ep) && ep.Port > 0 ? ep : null;
+        // Port 0 asks the system for a free port (tests); the log line reports the real one.
+        return IPEndPoint.TryParse(v, out var ep) ? ep : null;
     }
 }
 

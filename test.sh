@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, the server end to end, real clients, crash safety.
+# Installs what it needs (Debian packages) when missing; fails, never skips, when a tool is absent.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+root=$PWD
+
+log() { printf '\n==> %s\n' "$*"; }
+
+apt_updated=0
+need() { # need COMMAND PACKAGE
+	command -v "$1" >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "test.sh: $1 is missing and installing $2 needs root" >&2
+		exit 1
+	fi
+	if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+	command -v "$1" >/dev/null 2>&1 || { echo "test.sh: $1 still missing after installing $2" >&2; exit 1; }
+}
+
+need dotnet dotnet-sdk-10.0
+need curl curl
+need python3 python3
+need jq jq
+need skopeo skopeo
+need podman podman
+need buildah buildah
+need ctr containerd
+need docker docker.io
+need unshare util-linux
+need docker-registry docker-registry
+
+log "build (Release)"
+dotnet build Berth.slnx -c Release -warnaserror -nologo -v quiet
+
+log "unit and end-to-end tests (xunit)"
+dotnet test Berth.slnx -c Release --no-build -nologo -v quiet
+
+export BERTH_CMD="dotnet $root/src/Berth/bin/Release/net10.0/berth.dll"
+
+log "real clients"
+bash tests/clients/run-all.sh
+
+log "crash safety"
+bash tests/crash/kill9.sh
+
+log "all tests passed"
