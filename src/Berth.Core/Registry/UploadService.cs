@@ -68,15 +68,14 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
             }
             var hashing = progress.Valid && progress.Offset == session.Size;
             long written = 0;
-            var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
             try
             {
                 await using var writer = await store.OpenUploadAsync(id, session.Size, ct);
                 int n;
-                while ((n = await ReadFullAsync(body, buffer, ct)) > 0)
+                while ((n = await ReadFullAsync(body, writer.Buffer, ct)) > 0)
                 {
-                    if (hashing) progress.Hash.AppendData(buffer, 0, n);
-                    await writer.WriteAsync(buffer.AsMemory(0, n), ct);
+                    if (hashing) progress.Hash.AppendData(writer.Buffer.Span[..n]);
+                    await writer.WriteAsync(n, ct);
                     written += n;
                 }
             }
@@ -85,10 +84,6 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
                 // The hasher saw bytes that were not acknowledged: it no longer matches the data.
                 progress.Valid = false;
                 throw;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
             }
             if (declaredLength is { } declared && declared != written)
             {
@@ -177,12 +172,12 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
     }
 
     /// <summary>Fills the buffer as far as the stream allows, so hashing and disk writes work on large blocks.</summary>
-    private static async ValueTask<int> ReadFullAsync(Stream body, byte[] buffer, CancellationToken ct)
+    private static async ValueTask<int> ReadFullAsync(Stream body, Memory<byte> buffer, CancellationToken ct)
     {
         var total = 0;
         while (total < buffer.Length)
         {
-            var n = await body.ReadAsync(buffer.AsMemory(total), ct);
+            var n = await body.ReadAsync(buffer[total..], ct);
             if (n == 0) break;
             total += n;
         }

@@ -47,21 +47,8 @@ public sealed class FileSystemBlobStore : IBlobStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<IUploadWriter> OpenUploadAsync(string id, long offset, CancellationToken ct)
-    {
-        var path = _paths.Upload(id);
-        var handle = File.OpenHandle(path, offset == 0 ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-        try
-        {
-            if (RandomAccess.GetLength(handle) != offset) RandomAccess.SetLength(handle, offset);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-        return ValueTask.FromResult<IUploadWriter>(new FileUploadWriter(handle, offset));
-    }
+    public ValueTask<IUploadWriter> OpenUploadAsync(string id, long offset, CancellationToken ct) =>
+        ValueTask.FromResult<IUploadWriter>(UploadFile.Open(_paths.Upload(id), offset));
 
     public ValueTask<Stream> OpenUploadReadAsync(string id, CancellationToken ct) =>
         ValueTask.FromResult<Stream>(new FileStream(_paths.Upload(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20, FileOptions.SequentialScan));
@@ -108,37 +95,10 @@ public sealed class FileSystemBlobStore : IBlobStore
         Native.close(fd);
     }
 
-    private sealed class FileUploadWriter(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset) : IUploadWriter
-    {
-        // Start writeback of what was written every so often, so the flush at commit finds little
-        // dirty data left and disk writes overlap with receiving the body.
-        private const long WritebackEvery = 32L << 20;
-        private long _position = offset;
-        private long _writebackFrom = offset;
-
-        public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
-        {
-            await RandomAccess.WriteAsync(handle, data, _position, ct);
-            _position += data.Length;
-            if (_position - _writebackFrom >= WritebackEvery && OperatingSystem.IsLinux())
-            {
-                Native.sync_file_range(handle.DangerousGetHandle().ToInt32(), _writebackFrom, _position - _writebackFrom, Native.SYNC_FILE_RANGE_WRITE);
-                _writebackFrom = _position;
-            }
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            handle.Dispose();
-            return ValueTask.CompletedTask;
-        }
-    }
-
     private static class Native
     {
         public const int O_RDONLY = 0;
         public const int O_DIRECTORY = 0x10000;
-        public const uint SYNC_FILE_RANGE_WRITE = 2;
 
         [DllImport("libc", SetLastError = true)]
         public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
@@ -148,8 +108,5 @@ public sealed class FileSystemBlobStore : IBlobStore
 
         [DllImport("libc", SetLastError = true)]
         public static extern int close(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int sync_file_range(int fd, long offset, long nbytes, uint flags);
     }
 }

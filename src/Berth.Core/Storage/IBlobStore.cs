@@ -39,8 +39,15 @@ public interface IBlobStore
     ValueTask DeleteUploadAsync(string id, CancellationToken ct);
 }
 
-/// <summary>An append-only writer for one upload.</summary>
+/// <summary>
+/// An append-only writer for one upload. The writer owns the buffer, so a backend can hand out memory
+/// its I/O needs (aligned for direct I/O, sized for a multipart part) and the body is copied only once.
+/// </summary>
 public interface IUploadWriter : IAsyncDisposable
 {
-    ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken ct);
+    /// <summary>Space for the next bytes; valid until the next <see cref="WriteAsync"/>. Fill it from the start.</summary>
+    Memory<byte> Buffer { get; }
+
+    /// <summary>Appends the first <paramref name="count"/> bytes of <see cref="Buffer"/>.</summary>
+    ValueTask WriteAsync(int count, CancellationToken ct);
 }

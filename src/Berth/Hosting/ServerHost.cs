@@ -34,6 +34,7 @@ public static class ServerHost
         await metadata.MigrateAsync(ct);
 
         var services = builder.Services;
+        services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(paths);
