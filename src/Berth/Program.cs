@@ -15,7 +15,7 @@ serve.SetAction(async (parse, ct) =>
         new ConfigLoader.Overrides(parse.GetValue(listenOption), parse.GetValue(dataOption)));
     if (options is null)
     {
-        foreach (var e in errors) Console.Error.WriteLine($"berth: {e}");
+        foreach (var e in errors) Console.Error.WriteLine($"berth: {file ?? "configuration"}: {e}");
         return 2;
     }
     await using var app = await ServerHost.BuildAsync(options, ct);

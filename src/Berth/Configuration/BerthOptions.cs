@@ -58,11 +58,13 @@ public static class ConfigLoader
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                return (null, [$"{file}: {e.Message}"]);
+                return (null, [$"cannot read the file: {e.Message}"]);
             }
             catch (YamlDotNet.Core.YamlException e)
             {
-                return (null, [$"{file}: line {e.Start.Line}: {(e.InnerException ?? e).Message}"]);
+                var message = (e.InnerException ?? e).Message;
+                var unknown = System.Text.RegularExpressions.Regex.Match(message, "^Property '([^']*)' not found");
+                return (null, [$"line {e.Start.Line}: {(unknown.Success ? $"unknown key \"{unknown.Groups[1].Value}\"" : message)}"]);
             }
         }
 
