@@ -133,12 +133,23 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
         await DeleteAsync(id, ct);
     }
 
-    /// <summary>Removes sessions untouched for longer than <paramref name="maxIdle"/>; returns how many.</summary>
+    /// <summary>
+    /// Removes sessions untouched for longer than <paramref name="maxIdle"/>, and upload data that no
+    /// session owns any more (a crash between writing one and the other); returns how many.
+    /// </summary>
     public async Task<int> ExpireAsync(TimeSpan maxIdle, CancellationToken ct)
     {
-        var stale = await metadata.ListUploadsUpdatedBeforeAsync(time.GetUtcNow() - maxIdle, ct);
+        var cutoff = time.GetUtcNow() - maxIdle;
+        var stale = await metadata.ListUploadsUpdatedBeforeAsync(cutoff, ct);
         foreach (var session in stale) await DeleteAsync(session.Id, ct);
-        return stale.Count;
+        var removed = stale.Count;
+        await foreach (var id in store.ListUploadsAsync(cutoff, ct))
+        {
+            if (await metadata.GetUploadAsync(id, ct) is not null) continue;
+            await store.DeleteUploadAsync(id, ct);
+            removed++;
+        }
+        return removed;
     }
 
     private async Task DeleteAsync(string id, CancellationToken ct)

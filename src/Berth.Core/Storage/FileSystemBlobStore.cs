@@ -98,6 +98,16 @@ public sealed class FileSystemBlobStore : IBlobStore
         return ValueTask.CompletedTask;
     }
 
+    public async IAsyncEnumerable<string> ListUploadsAsync(DateTimeOffset cutoff, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await Task.CompletedTask;
+        foreach (var file in new DirectoryInfo(_paths.Uploads).EnumerateFiles())
+        {
+            ct.ThrowIfCancellationRequested();
+            if (StoragePaths.IsUploadId(file.Name) && file.LastWriteTimeUtc < cutoff.UtcDateTime) yield return file.Name;
+        }
+    }
+
     /// <summary>Renames a flushed file into place and flushes the directory entry, so the blob survives a crash.</summary>
     private static void Publish(string source, string target)
     {

@@ -37,6 +37,9 @@ public interface IBlobStore
 
     /// <summary>Removes the upload's data; absent uploads are not an error.</summary>
     ValueTask DeleteUploadAsync(string id, CancellationToken ct);
+
+    /// <summary>Ids of uploads whose data was last written before <paramref name="cutoff"/> (to sweep orphans).</summary>
+    IAsyncEnumerable<string> ListUploadsAsync(DateTimeOffset cutoff, CancellationToken ct);
 }
 
 /// <summary>
