@@ -12,7 +12,9 @@ public static class ServerHost
 {
     public static async Task<WebApplication> BuildAsync(BerthOptions options, CancellationToken ct = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // The empty builder: no appsettings files or their watchers, no routing; what the registry needs is added below.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {
