@@ -66,7 +66,8 @@ internal static class Migrations
             repository TEXT NOT NULL,
             size INTEGER NOT NULL,
             started INTEGER NOT NULL,
-            updated INTEGER NOT NULL
+            updated INTEGER NOT NULL,
+            committing TEXT
         ) WITHOUT ROWID;
         """,
     ];

@@ -76,14 +76,21 @@ public sealed class SqliteMetadataStore : IMetadataStore
         return size is null ? null : Convert.ToInt64(size);
     }
 
-    public async Task AddBlobAsync(string repository, Digest digest, long size, CancellationToken ct)
+    public async Task MarkUploadCommittingAsync(string id, Digest digest, CancellationToken ct)
+    {
+        await using var c = await OpenAsync(ct);
+        await Exec(c, null, "UPDATE uploads SET committing = $d WHERE id = $id", ct, ("$id", id), ("$d", digest.ToString()));
+    }
+
+    public async Task CompleteUploadAsync(UploadSession session, Digest digest, CancellationToken ct)
     {
         await using var c = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(c, ct);
         var now = Now();
-        await EnsureRepository(c, tx, repository, now, ct);
-        await Exec(c, tx, "INSERT INTO blobs (digest, size, created) VALUES ($d, $s, $t) ON CONFLICT DO NOTHING", ct, ("$d", digest.ToString()), ("$s", size), ("$t", now));
-        await Link(c, tx, repository, digest.ToString(), now, ct);
+        await EnsureRepository(c, tx, session.Repository, now, ct);
+        await Exec(c, tx, "INSERT INTO blobs (digest, size, created) VALUES ($d, $s, $t) ON CONFLICT DO NOTHING", ct, ("$d", digest.ToString()), ("$s", session.Size), ("$t", now));
+        await Link(c, tx, session.Repository, digest.ToString(), now, ct);
+        await Exec(c, tx, "DELETE FROM uploads WHERE id = $id", ct, ("$id", session.Id));
         await tx.CommitAsync(ct);
     }
 
@@ -125,7 +132,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public async Task<UploadSession?> GetUploadAsync(string id, CancellationToken ct)
     {
         await using var c = await OpenAsync(ct);
-        var list = await Uploads(c, "SELECT id, repository, size, started, updated FROM uploads WHERE id = $id", ct, ("$id", id));
+        var list = await Uploads(c, "SELECT id, repository, size, started, updated, committing FROM uploads WHERE id = $id", ct, ("$id", id));
         return list.Count == 0 ? null : list[0];
     }
 
@@ -144,7 +151,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public async Task<IReadOnlyList<UploadSession>> ListUploadsUpdatedBeforeAsync(DateTimeOffset cutoff, CancellationToken ct)
     {
         await using var c = await OpenAsync(ct);
-        return await Uploads(c, "SELECT id, repository, size, started, updated FROM uploads WHERE updated < $t LIMIT 10000", ct, ("$t", cutoff.ToUnixTimeMilliseconds()));
+        return await Uploads(c, "SELECT id, repository, size, started, updated, committing FROM uploads WHERE updated < $t LIMIT 10000", ct, ("$t", cutoff.ToUnixTimeMilliseconds()));
     }
 
     public async Task PutManifestAsync(string repository, Manifest manifest, string? tag, DateTimeOffset now, CancellationToken ct)
@@ -307,7 +314,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
         while (await reader.ReadAsync(ct))
         {
             result.Add(new UploadSession(reader.GetString(0), reader.GetString(1), reader.GetInt64(2),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+                reader.IsDBNull(5) ? null : Digest.Parse(reader.GetString(5))));
         }
         return result;
     }

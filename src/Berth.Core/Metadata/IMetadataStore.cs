@@ -1,6 +1,8 @@
 namespace Berth.Core.Metadata;
 
-public sealed record UploadSession(string Id, string Repository, long Size, DateTimeOffset Started, DateTimeOffset Updated);
+/// <param name="Committing">Set once the content was verified and is being moved into the store: a completion
+/// interrupted by a crash is finished from there, without the upload's data (which may already be moved).</param>
+public sealed record UploadSession(string Id, string Repository, long Size, DateTimeOffset Started, DateTimeOffset Updated, Digest? Committing = null);
 
 public sealed record ManifestInfo(Digest Digest, string MediaType, long Size);
 
@@ -28,8 +30,14 @@ public interface IMetadataStore
     /// <summary>The blob's size when <paramref name="repository"/> links it, else null.</summary>
     Task<long?> GetLinkedBlobAsync(string repository, Digest digest, CancellationToken ct);
 
-    /// <summary>Records a committed blob and links it to the repository (creating the repository).</summary>
-    Task AddBlobAsync(string repository, Digest digest, long size, CancellationToken ct);
+    /// <summary>Records that the upload's verified content is being committed as <paramref name="digest"/>.</summary>
+    Task MarkUploadCommittingAsync(string id, Digest digest, CancellationToken ct);
+
+    /// <summary>
+    /// In one transaction: records the committed blob, links it to the session's repository (creating the
+    /// repository) and deletes the session.
+    /// </summary>
+    Task CompleteUploadAsync(UploadSession session, Digest digest, CancellationToken ct);
 
     /// <summary>
     /// Links a blob that another repository already links: <paramref name="from"/> when given, else any

@@ -58,6 +58,7 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
         try
         {
             session = await GetAsync(repository, id, ct);
+            if (session.Committing is not null) throw new RegistryException(ErrorCode.BlobUploadInvalid, "the upload is already being completed");
             if (rangeStart is { } start && start != session.Size)
             {
                 throw new RegistryException(ErrorCode.RangeInvalid, $"chunk starts at {start} but the upload has {session.Size} bytes", ErrorDetail.Of(("size", session.Size.ToString())));
@@ -102,29 +103,49 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
         }
     }
 
-    /// <summary>Verifies the upload against <paramref name="expected"/> and commits it as a blob of the repository.</summary>
+    /// <summary>
+    /// Verifies the upload against <paramref name="expected"/> and commits it as a blob of the repository.
+    /// Safe to repeat after a crash: once verified, the session records the digest, and a retried
+    /// completion finishes the move and the metadata without the data.
+    /// </summary>
     public async Task<long> CompleteAsync(string repository, string id, Digest expected, CancellationToken ct)
     {
         var session = await GetAsync(repository, id, ct);
-        Digest actual;
-        if (_progress.TryRemove(id, out var progress) && progress.Valid && progress.Offset == session.Size && expected.Algorithm == "sha256")
+        if (session.Committing is { } committed)
         {
-            actual = Digest.FromHash("sha256", progress.Hash.GetHashAndReset());
+            if (committed != expected)
+            {
+                throw new RegistryException(ErrorCode.DigestInvalid, $"this upload was completed as {committed}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", committed.ToString())));
+            }
         }
         else
         {
-            actual = await RehashAsync(id, session.Size, expected.Algorithm, ct);
-        }
-        progress?.Dispose();
-        if (actual != expected)
-        {
-            await CancelAsync(repository, id, ct);
-            throw new RegistryException(ErrorCode.DigestInvalid, $"content has digest {actual}, not {expected}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", actual.ToString())));
+            var actual = await DigestOfAsync(session, expected.Algorithm, ct);
+            if (actual != expected)
+            {
+                await CancelAsync(repository, id, ct);
+                throw new RegistryException(ErrorCode.DigestInvalid, $"content has digest {actual}, not {expected}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", actual.ToString())));
+            }
+            await metadata.MarkUploadCommittingAsync(id, expected, ct);
         }
         await store.CommitUploadAsync(id, session.Size, expected, ct);
-        await metadata.AddBlobAsync(repository, expected, session.Size, ct);
-        await metadata.DeleteUploadAsync(id, ct);
+        await metadata.CompleteUploadAsync(session, expected, ct);
         return session.Size;
+    }
+
+    private async Task<Digest> DigestOfAsync(UploadSession session, string algorithm, CancellationToken ct)
+    {
+        if (_progress.TryRemove(session.Id, out var progress))
+        {
+            using (progress)
+            {
+                if (progress.Valid && progress.Offset == session.Size && algorithm == "sha256")
+                {
+                    return Digest.FromHash("sha256", progress.Hash.GetHashAndReset());
+                }
+            }
+        }
+        return await RehashAsync(session.Id, session.Size, algorithm, ct);
     }
 
     public async Task CancelAsync(string repository, string id, CancellationToken ct)

@@ -62,6 +62,10 @@ public sealed class FileSystemBlobStore : IBlobStore
             File.Delete(path);
             return ValueTask.CompletedTask;
         }
+        if (!File.Exists(path))
+        {
+            throw new RegistryException(ErrorCode.BlobUploadUnknown, "the upload's data is gone", ErrorDetail.Of(("id", id)));
+        }
         using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
         {
             if (RandomAccess.GetLength(handle) != length) RandomAccess.SetLength(handle, length);

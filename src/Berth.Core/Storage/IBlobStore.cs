@@ -32,7 +32,10 @@ public interface IBlobStore
     /// <summary>Reads the upload's data from the start (to re-hash it when its hasher was lost).</summary>
     ValueTask<Stream> OpenUploadReadAsync(string id, CancellationToken ct);
 
-    /// <summary>Makes the first <paramref name="length"/> bytes of the upload durable and visible as <paramref name="digest"/>.</summary>
+    /// <summary>
+    /// Makes the first <paramref name="length"/> bytes of the upload durable and visible as <paramref name="digest"/>.
+    /// Idempotent: when the digest is already stored, the upload (if still there) is dropped.
+    /// </summary>
     ValueTask CommitUploadAsync(string id, long length, Digest digest, CancellationToken ct);
 
     /// <summary>Removes the upload's data; absent uploads are not an error.</summary>
