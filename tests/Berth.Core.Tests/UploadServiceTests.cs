@@ -1,0 +1,143 @@
+using Berth.Core;
+using Berth.Core.Metadata;
+using Berth.Core.Registry;
+using Berth.Core.Storage;
+using Berth.Metadata;
+
+namespace Berth.Core.Tests;
+
+/// <summary>Upload sessions over the real filesystem store and SQLite, in a temporary directory.</summary>
+public sealed class UploadServiceTests : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("berth-upload-").FullName;
+    private readonly CancellationToken _ct = CancellationToken.None;
+    private FileSystemBlobStore _store = null!;
+    private SqliteMetadataStore _metadata = null!;
+
+    public async Task InitializeAsync()
+    {
+        _store = new FileSystemBlobStore(new StoragePaths(_dir));
+        _metadata = new SqliteMetadataStore(Path.Combine(_dir, "berth.db"));
+        await _metadata.MigrateAsync(_ct);
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    private UploadService NewService() => new(_store, _metadata, TimeProvider.System);
+
+    private static MemoryStream Body(byte[] data) => new(data);
+
+    [Fact]
+    public async Task ChunksAreAppendedHashedAndCommitted()
+    {
+        var uploads = NewService();
+        var data = new byte[3 * 1024 * 1024 + 5];
+        Random.Shared.NextBytes(data);
+        var session = await uploads.StartAsync("team/app", _ct);
+        var first = await uploads.AppendAsync("team/app", session.Id, Body(data[..1000]), 0, 999, 1000, _ct);
+        Assert.Equal(1000, first.Size);
+        await uploads.AppendAsync("team/app", session.Id, Body(data[1000..]), 1000, data.Length - 1, data.Length - 1000, _ct);
+        var digest = Digest.Compute(data);
+        Assert.Equal(data.Length, await uploads.CompleteAsync("team/app", session.Id, digest, _ct));
+        Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+        Assert.Null(await _metadata.GetUploadAsync(session.Id, _ct));
+    }
+
+    [Fact]
+    public async Task AChunkOutOfOrderIsRefusedAndChangesNothing()
+    {
+        var uploads = NewService();
+        var session = await uploads.StartAsync("team/app", _ct);
+        await uploads.AppendAsync("team/app", session.Id, Body([1, 2, 3]), 0, 2, 3, _ct);
+        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.AppendAsync("team/app", session.Id, Body([4]), 5, 5, 1, _ct));
+        Assert.Equal(ErrorCode.RangeInvalid, e.Code);
+        Assert.Equal(3, (await uploads.GetAsync("team/app", session.Id, _ct)).Size);
+    }
+
+    [Fact]
+    public async Task ABodyShorterThanDeclaredIsNotAcknowledged()
+    {
+        var uploads = NewService();
+        var session = await uploads.StartAsync("team/app", _ct);
+        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.AppendAsync("team/app", session.Id, Body([1, 2, 3]), null, null, 10, _ct));
+        Assert.Equal(ErrorCode.SizeInvalid, e.Code);
+        Assert.Equal(0, (await uploads.GetAsync("team/app", session.Id, _ct)).Size);
+    }
+
+    [Fact]
+    public async Task ALostHasherIsReplacedByRehashing()
+    {
+        var data = "content sent before a restart"u8.ToArray();
+        var session = await NewService().StartAsync("team/app", _ct);
+        await NewService().AppendAsync("team/app", session.Id, Body(data), null, null, data.Length, _ct);
+        var digest = Digest.Compute(data);
+        await NewService().CompleteAsync("team/app", session.Id, digest, _ct);
+        Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+    }
+
+    [Fact]
+    public async Task Sha512DigestsAreVerified()
+    {
+        var uploads = NewService();
+        var data = "sha512 content"u8.ToArray();
+        var session = await uploads.StartAsync("team/app", _ct);
+        await uploads.AppendAsync("team/app", session.Id, Body(data), null, null, data.Length, _ct);
+        var digest = Digest.Compute(data, "sha512");
+        await uploads.CompleteAsync("team/app", session.Id, digest, _ct);
+        Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+    }
+
+    [Fact]
+    public async Task ADigestThatLiesStoresNothing()
+    {
+        var uploads = NewService();
+        var session = await uploads.StartAsync("team/app", _ct);
+        await uploads.AppendAsync("team/app", session.Id, Body([1, 2, 3]), null, null, 3, _ct);
+        var claimed = Digest.Compute([9, 9, 9]);
+        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.CompleteAsync("team/app", session.Id, claimed, _ct));
+        Assert.Equal(ErrorCode.DigestInvalid, e.Code);
+        Assert.Null(await _metadata.GetLinkedBlobAsync("team/app", claimed, _ct));
+        Assert.Null(await _store.OpenReadAsync(claimed, _ct));
+        Assert.Null(await _metadata.GetUploadAsync(session.Id, _ct));
+    }
+
+    [Fact]
+    public async Task ACompletionInterruptedAfterTheMoveIsFinishedOnRetry()
+    {
+        var uploads = NewService();
+        var data = "committed then crashed"u8.ToArray();
+        var digest = Digest.Compute(data);
+        var session = await uploads.StartAsync("team/app", _ct);
+        await uploads.AppendAsync("team/app", session.Id, Body(data), null, null, data.Length, _ct);
+        // What a crash leaves behind: digest recorded, data moved into the store, metadata not yet updated.
+        await _metadata.MarkUploadCommittingAsync(session.Id, digest, _ct);
+        await _store.CommitUploadAsync(session.Id, data.Length, digest, _ct);
+
+        await NewService().CompleteAsync("team/app", session.Id, digest, _ct);
+        Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+    }
+
+    [Fact]
+    public async Task SessionsBelongToTheirRepository()
+    {
+        var uploads = NewService();
+        var session = await uploads.StartAsync("team/app", _ct);
+        Assert.Equal(ErrorCode.BlobUploadUnknown, (await Assert.ThrowsAsync<RegistryException>(() => uploads.GetAsync("team/other", session.Id, _ct))).Code);
+        Assert.Equal(ErrorCode.BlobUploadUnknown, (await Assert.ThrowsAsync<RegistryException>(() => uploads.GetAsync("team/app", "../../etc/passwd", _ct))).Code);
+    }
+
+    [Fact]
+    public async Task IdleSessionsAndOrphanDataExpire()
+    {
+        var uploads = NewService();
+        var session = await uploads.StartAsync("team/app", _ct);
+        Assert.Equal(0, await uploads.ExpireAsync(TimeSpan.FromHours(1), _ct));
+        Assert.Equal(1, await uploads.ExpireAsync(TimeSpan.FromMinutes(-1), _ct));
+        Assert.Null(await _metadata.GetUploadAsync(session.Id, _ct));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "uploads")));
+    }
+}
