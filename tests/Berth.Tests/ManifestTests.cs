@@ -220,10 +220,13 @@ public sealed class ManifestTests(RegistryServer server) : IClassFixture<Registr
     }
 
     [Fact]
-    public async Task InvalidReferencesAre400()
+    public async Task InvalidReferences()
     {
-        using var tag = await GetAsync("/v2/manifests/x/manifests/-bad");
-        await tag.AssertErrorAsync(400, "TAG_INVALID");
+        using var tag = await GetAsync("/v2/manifests/x/manifests/.INVALID_TAG");
+        await tag.AssertErrorAsync(404, "MANIFEST_UNKNOWN");
+        var json = await _http.ImageJsonAsync("manifests/x");
+        using var push = await _http.PutManifestAsync("manifests/x", "-bad", json, MediaTypes.OciManifest);
+        await push.AssertErrorAsync(400, "TAG_INVALID");
         using var digest = await GetAsync("/v2/manifests/x/manifests/sha256:short");
         await digest.AssertErrorAsync(400, "DIGEST_INVALID");
     }

@@ -9,7 +9,7 @@ internal sealed class ManifestEndpoints(ManifestService manifests)
 {
     public async Task Get(HttpContext ctx, string name, string referenceText)
     {
-        var reference = Reference.Parse(referenceText);
+        var reference = ParseForRead(referenceText);
         var manifest = await manifests.GetAsync(name, reference, ctx.RequestAborted)
             ?? throw new RegistryException(ErrorCode.ManifestUnknown, "manifest unknown to registry", ErrorDetail.Of(("reference", referenceText)));
         if (!Accepts(ctx.Request.Headers.Accept, manifest.MediaType))
@@ -50,7 +50,7 @@ internal sealed class ManifestEndpoints(ManifestService manifests)
 
     public async Task Delete(HttpContext ctx, string name, string referenceText)
     {
-        var reference = Reference.Parse(referenceText);
+        var reference = ParseForRead(referenceText);
         if (!await manifests.DeleteAsync(name, reference, ctx.RequestAborted))
         {
             throw new RegistryException(ErrorCode.ManifestUnknown, "manifest unknown to registry", ErrorDetail.Of(("reference", referenceText)));
@@ -58,6 +58,15 @@ internal sealed class ManifestEndpoints(ManifestService manifests)
         ctx.Response.StatusCode = StatusCodes.Status202Accepted;
         ctx.Response.ContentLength = 0;
     }
+
+    /// <summary>
+    /// A tag that the grammar forbids cannot have been pushed, so reading or deleting it is 404 like any
+    /// other unknown tag (the conformance suite asks exactly that); only pushes get TAG_INVALID.
+    /// </summary>
+    private static Reference ParseForRead(string referenceText) =>
+        referenceText.Contains(':') || Names.IsValidTag(referenceText)
+            ? Reference.Parse(referenceText)
+            : throw new RegistryException(ErrorCode.ManifestUnknown, "manifest unknown to registry", ErrorDetail.Of(("reference", ErrorDetail.Clip(referenceText))));
 
     /// <summary>
     /// True when the client accepts <paramref name="mediaType"/>: no Accept header, a wildcard, or the type listed.
