@@ -18,10 +18,24 @@ serve.SetAction(async (parse, ct) =>
         foreach (var e in errors) Console.Error.WriteLine($"berth: {file ?? "configuration"}: {e}");
         return 2;
     }
-    await using var app = await ServerHost.BuildAsync(options, ct);
-    await app.StartAsync(ct);
-    app.Logger.LogInformation("Berth {Version} listening on {Urls}, data in {Data}", Version(), string.Join(", ", app.Urls), Path.GetFullPath(options.Data));
-    await app.WaitForShutdownAsync(ct);
+    WebApplication app;
+    try
+    {
+        app = await ServerHost.BuildAsync(options, ct);
+        await app.StartAsync(ct);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+    {
+        // A start-up failure is the operator's to fix (port taken, data directory unwritable): say what, not where in the code.
+        Console.Error.WriteLine($"berth: cannot start: {e.Message}");
+        return 1;
+    }
+    await using (app)
+    {
+        app.Logger.LogInformation("Berth {Version} listening on {Urls}, data in {Data}", Version(), string.Join(", ", app.Urls), Path.GetFullPath(options.Data));
+        app.Logger.LogWarning("No authentication yet: anyone who can reach {Urls} may push and pull", string.Join(", ", app.Urls));
+        await app.WaitForShutdownAsync(ct);
+    }
     return 0;
 });
 

@@ -10,6 +10,18 @@ internal sealed partial class UploadExpiry(UploadService uploads, BerthOptions o
     {
         var period = TimeSpan.FromTicks(Math.Clamp(options.UploadExpiry.Ticks / 4, TimeSpan.FromSeconds(15).Ticks, TimeSpan.FromMinutes(10).Ticks));
         using var timer = new PeriodicTimer(period, time);
+        try
+        {
+            await ExpireLoopAsync(timer, stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+
+    private async Task ExpireLoopAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
         do
         {
             try
