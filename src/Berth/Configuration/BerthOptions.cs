@@ -13,6 +13,7 @@ public sealed record BerthOptions
     public TimeSpan UploadExpiry { get; init; } = TimeSpan.FromHours(24);
     public int MaxManifestBytes { get; init; } = Core.Manifest.DefaultMaxSize;
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+    public bool AccessLog { get; init; }
 
     public IPEndPoint ListenEndPoint => ParseEndPoint(Listen) ?? throw new InvalidOperationException("unvalidated options");
 
@@ -40,6 +41,7 @@ public static class ConfigLoader
         public string? UploadExpiry { get; set; }
         public int? MaxManifestBytes { get; set; }
         public string? LogLevel { get; set; }
+        public bool? AccessLog { get; set; }
     }
 
     public sealed record Overrides(string? Listen = null, string? Data = null);
@@ -74,6 +76,9 @@ public static class ConfigLoader
         var expiryText = env("BERTH_UPLOAD_EXPIRY") ?? model.UploadExpiry;
         var logText = env("BERTH_LOG_LEVEL") ?? model.LogLevel;
         var maxManifest = model.MaxManifestBytes ?? defaults.MaxManifestBytes;
+        var accessLogText = env("BERTH_ACCESS_LOG");
+        var accessLog = model.AccessLog ?? false;
+        if (accessLogText is not null && !bool.TryParse(accessLogText, out accessLog)) errors.Add($"BERTH_ACCESS_LOG: \"{accessLogText}\" is not true or false");
 
         if (BerthOptions.ParseEndPoint(listen) is null) errors.Add($"listen: \"{listen}\" is not HOST:PORT (for example 127.0.0.1:5000)");
         if (string.IsNullOrWhiteSpace(data)) errors.Add("data: must name a directory");
@@ -91,7 +96,7 @@ public static class ConfigLoader
 
         return errors.Count > 0
             ? (null, errors)
-            : (new BerthOptions { Listen = listen, Data = data, UploadExpiry = expiry, MaxManifestBytes = maxManifest, LogLevel = logLevel }, errors);
+            : (new BerthOptions { Listen = listen, Data = data, UploadExpiry = expiry, MaxManifestBytes = maxManifest, LogLevel = logLevel, AccessLog = accessLog }, errors);
     }
 
     /// <summary>"90s", "30m", "24h", "7d".</summary>

@@ -56,7 +56,14 @@ public static class ServerHost
         services.AddSingleton<RegistryApi>();
         services.AddHostedService<UploadExpiry>();
 
+        if (options.AccessLog) services.AddSingleton<AccessLog>();
+
         var app = builder.Build();
+        if (options.AccessLog)
+        {
+            var accessLog = app.Services.GetRequiredService<AccessLog>();
+            app.Use(accessLog.InvokeAsync);
+        }
         var api = app.Services.GetRequiredService<RegistryApi>();
         app.Run(api.HandleAsync);
         return app;

@@ -1,0 +1,96 @@
+using Berth.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Berth.Tests;
+
+public sealed class ConfigurationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("berth-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string File(string yaml)
+    {
+        var path = Path.Combine(_dir, $"{Guid.NewGuid():N}.yml");
+        System.IO.File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    private static Func<string, string?> Env(params (string Key, string Value)[] vars) =>
+        key => vars.FirstOrDefault(v => v.Key == key).Value;
+
+    [Fact]
+    public void DefaultsNeedNoFile()
+    {
+        var (options, errors) = ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides());
+        Assert.Empty(errors);
+        Assert.Equal("127.0.0.1:5000", options!.Listen);
+        Assert.Equal("./data", options.Data);
+        Assert.Equal(TimeSpan.FromHours(24), options.UploadExpiry);
+        Assert.False(options.AccessLog);
+    }
+
+    [Fact]
+    public void FlagsBeatEnvironmentBeatsFile()
+    {
+        var file = File("listen: 127.0.0.1:6000\ndata: /srv/file\nuploadExpiry: 30m\nlogLevel: warning\naccessLog: true\n");
+        var (fromFile, _) = ConfigLoader.Load(file, Env(), new ConfigLoader.Overrides());
+        Assert.Equal(("127.0.0.1:6000", "/srv/file", TimeSpan.FromMinutes(30), LogLevel.Warning, true),
+            (fromFile!.Listen, fromFile.Data, fromFile.UploadExpiry, fromFile.LogLevel, fromFile.AccessLog));
+
+        var (fromEnv, _) = ConfigLoader.Load(file, Env(("BERTH_LISTEN", "127.0.0.1:7000"), ("BERTH_DATA", "/srv/env")), new ConfigLoader.Overrides());
+        Assert.Equal(("127.0.0.1:7000", "/srv/env"), (fromEnv!.Listen, fromEnv.Data));
+
+        var (fromFlags, _) = ConfigLoader.Load(file, Env(("BERTH_LISTEN", "127.0.0.1:7000")), new ConfigLoader.Overrides("127.0.0.1:8000", "/srv/flag"));
+        Assert.Equal(("127.0.0.1:8000", "/srv/flag"), (fromFlags!.Listen, fromFlags.Data));
+    }
+
+    [Fact]
+    public void EveryProblemIsReportedAtOnce()
+    {
+        var file = File("listen: nowhere\nuploadExpiry: soon\nlogLevel: loud\nmaxManifestBytes: 10\n");
+        var (options, errors) = ConfigLoader.Load(file, Env(), new ConfigLoader.Overrides());
+        Assert.Null(options);
+        Assert.Equal(4, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("listen:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("uploadExpiry:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("logLevel:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("maxManifestBytes:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void UnknownKeysAreErrorsWithTheirLine()
+    {
+        var (options, errors) = ConfigLoader.Load(File("listen: 127.0.0.1:5000\nlisten_port: 5\n"), Env(), new ConfigLoader.Overrides());
+        Assert.Null(options);
+        Assert.Equal("line 2: unknown key \"listen_port\"", Assert.Single(errors));
+    }
+
+    [Fact]
+    public void AMissingFileIsAnError()
+    {
+        var (options, errors) = ConfigLoader.Load(Path.Combine(_dir, "absent.yml"), Env(), new ConfigLoader.Overrides());
+        Assert.Null(options);
+        Assert.StartsWith("cannot read the file", Assert.Single(errors));
+    }
+
+    [Theory]
+    [InlineData("90s", 90)]
+    [InlineData("30m", 1800)]
+    [InlineData("24h", 86400)]
+    [InlineData("7d", 604800)]
+    [InlineData("1.5h", 5400)]
+    public void Durations(string text, int seconds)
+    {
+        Assert.True(ConfigLoader.TryParseDuration(text, out var value));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), value);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("5")]
+    [InlineData("5x")]
+    [InlineData("-5m")]
+    [InlineData("m")]
+    public void NotDurations(string text) => Assert.False(ConfigLoader.TryParseDuration(text, out _));
+}
