@@ -11,16 +11,20 @@ namespace Berth.Core.Storage;
 /// A tail that is not a whole block (the end of a body, or a chunk of odd size) is written normally, and
 /// everything after an unaligned offset too. Both descriptors address the same file; the kernel keeps
 /// direct and buffered I/O coherent.
+/// Two buffers alternate: while one is written to disk, the caller fills the other from the network.
 /// </summary>
 internal sealed class UploadFile : IUploadWriter
 {
     private const int Alignment = 4096;
     private const int BufferSize = 1 << 20;
-    private static readonly ConcurrentBag<AlignedBuffer> Pool = [];
+    private const int MaxPooled = 32;
+    private static readonly ConcurrentQueue<AlignedBuffer> Pool = new();
 
     private readonly SafeFileHandle _file;
     private SafeFileHandle? _direct;
-    private readonly AlignedBuffer _buffer;
+    private AlignedBuffer _filling;
+    private AlignedBuffer _writing;
+    private Task _pending = Task.CompletedTask;
     private long _position;
 
     private UploadFile(SafeFileHandle file, SafeFileHandle? direct, long position)
@@ -28,10 +32,19 @@ internal sealed class UploadFile : IUploadWriter
         _file = file;
         _direct = direct;
         _position = position;
-        _buffer = Pool.TryTake(out var b) ? b : new AlignedBuffer(BufferSize, Alignment);
+        _filling = Rent();
+        _writing = Rent();
     }
 
-    public Memory<byte> Buffer => _buffer.Memory;
+    private static AlignedBuffer Rent() => Pool.TryDequeue(out var b) ? b : new AlignedBuffer(BufferSize, Alignment);
+
+    private static void Return(AlignedBuffer buffer)
+    {
+        // Racy by a buffer or two under contention, which is fine: the bound is about memory, not exactness.
+        if (Pool.Count < MaxPooled) Pool.Enqueue(buffer);
+    }
+
+    public Memory<byte> Buffer => _filling.Memory;
 
     /// <summary>Opens the upload at <paramref name="offset"/>, discarding anything written past it.</summary>
     public static UploadFile Open(string path, long offset)
@@ -50,12 +63,20 @@ internal sealed class UploadFile : IUploadWriter
         }
     }
 
-    public ValueTask WriteAsync(int count, CancellationToken ct)
+    /// <summary>Waits for the previous block's write, then starts this one's and hands out the other buffer.</summary>
+    public async ValueTask WriteAsync(int count, CancellationToken ct)
     {
-        var data = _buffer.Memory.Span[..count];
+        await _pending;
+        (_filling, _writing) = (_writing, _filling);
+        var block = _writing;
+        _pending = Task.Run(() => Write(block.Memory.Span[..count]), CancellationToken.None);
+    }
+
+    private void Write(ReadOnlySpan<byte> data)
+    {
         if (_direct is not null)
         {
-            var whole = count / Alignment * Alignment;
+            var whole = data.Length / Alignment * Alignment;
             if (whole > 0)
             {
                 RandomAccess.Write(_direct, data[..whole], _position);
@@ -74,15 +95,22 @@ internal sealed class UploadFile : IUploadWriter
             RandomAccess.Write(_file, data, _position);
             _position += data.Length;
         }
-        return ValueTask.CompletedTask;
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>Completes the last write (its failure surfaces here, before the caller acknowledges anything).</summary>
+    public async ValueTask DisposeAsync()
     {
-        _direct?.Dispose();
-        _file.Dispose();
-        Pool.Add(_buffer);
-        return ValueTask.CompletedTask;
+        try
+        {
+            await _pending;
+        }
+        finally
+        {
+            _direct?.Dispose();
+            _file.Dispose();
+            Return(_filling);
+            Return(_writing);
+        }
     }
 
     /// <summary>A pinned array with a block-aligned window, as O_DIRECT requires of user memory.</summary>
