@@ -198,6 +198,25 @@ public sealed class UploadTests(RegistryServer server) : IClassFixture<RegistryS
     }
 
     [Fact]
+    public async Task ABodyLongerThanItsContentLengthIsCutThereAndFailsTheDigest()
+    {
+        var data = Api.RandomBytes(20);
+        var digest = Api.DigestOf(data);
+        var uri = _http.BaseAddress!;
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(uri.Host, uri.Port);
+        var stream = tcp.GetStream();
+        var head = $"POST /v2/uploads/long/blobs/uploads/?digest={digest} HTTP/1.1\r\nHost: {uri.Authority}\r\nContent-Type: application/octet-stream\r\nContent-Length: 10\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        await stream.WriteAsync(data);
+        var reader = new StreamReader(stream, Encoding.ASCII);
+        var status = await reader.ReadLineAsync();
+        Assert.StartsWith("HTTP/1.1 400", status);
+        using var check = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/uploads/long/blobs/{digest}"));
+        Assert.Equal(HttpStatusCode.NotFound, check.StatusCode);
+    }
+
+    [Fact]
     public async Task AChunkedUploadResumesAfterARestart()
     {
         var own = new RegistryServer();
