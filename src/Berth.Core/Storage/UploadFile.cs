@@ -63,14 +63,24 @@ internal sealed class UploadFile : IUploadWriter
         }
     }
 
-    /// <summary>Waits for the previous block's write, then starts this one's and hands out the other buffer.</summary>
+    /// <summary>
+    /// Waits for the previous block's write, then starts this one's and hands out the other buffer. A short
+    /// block (a small blob, the end of a body) is written at once: a thread hop would cost more than it hides.
+    /// </summary>
     public async ValueTask WriteAsync(int count, CancellationToken ct)
     {
         await _pending;
         (_filling, _writing) = (_writing, _filling);
         var block = _writing;
+        if (count < OverlapFrom)
+        {
+            Write(block.Memory.Span[..count]);
+            return;
+        }
         _pending = Task.Run(() => Write(block.Memory.Span[..count]), CancellationToken.None);
     }
+
+    private const int OverlapFrom = 256 * 1024;
 
     private void Write(ReadOnlySpan<byte> data)
     {
