@@ -27,13 +27,20 @@ public sealed class SqliteMetadataStore : IMetadataStore
         }.ToString();
     }
 
+    // Pooled connections keep their native handle; per-connection settings are applied once per handle.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> Configured = new();
+
     private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
     {
         var c = new SqliteConnection(_connectionString);
         await c.OpenAsync(ct);
-        await using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
-        await cmd.ExecuteNonQueryAsync(ct);
+        if (c.Handle is { } handle && !Configured.TryGetValue(handle, out _))
+        {
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
+            await cmd.ExecuteNonQueryAsync(ct);
+            Configured.AddOrUpdate(handle, handle);
+        }
         return c;
     }
 
@@ -76,10 +83,10 @@ public sealed class SqliteMetadataStore : IMetadataStore
         return size is null ? null : Convert.ToInt64(size);
     }
 
-    public async Task MarkUploadCommittingAsync(string id, Digest digest, CancellationToken ct)
+    public async Task MarkUploadCommittingAsync(string id, long size, Digest digest, CancellationToken ct)
     {
         await using var c = await OpenAsync(ct);
-        await Exec(c, null, "UPDATE uploads SET committing = $d WHERE id = $id", ct, ("$id", id), ("$d", digest.ToString()));
+        await Exec(c, null, "UPDATE uploads SET size = $s, committing = $d WHERE id = $id", ct, ("$id", id), ("$s", size), ("$d", digest.ToString()));
     }
 
     public async Task CompleteUploadAsync(UploadSession session, Digest digest, CancellationToken ct)

@@ -168,8 +168,9 @@ public abstract class MetadataStoreContract : IDisposable, IAsyncLifetime
         var b = await Open().GetUploadAsync("bbbb", _ct);
         Assert.Equal(42, b!.Size);
         Assert.Null(b.Committing);
-        await _store.MarkUploadCommittingAsync("bbbb", D("x"), _ct);
-        Assert.Equal(D("x"), (await _store.GetUploadAsync("bbbb", _ct))!.Committing);
+        await _store.MarkUploadCommittingAsync("bbbb", 50, D("x"), _ct);
+        var committing = (await _store.GetUploadAsync("bbbb", _ct))!;
+        Assert.Equal((D("x"), 50L), (committing.Committing, committing.Size));
 
         var stale = await _store.ListUploadsUpdatedBeforeAsync(Now.AddHours(-1), _ct);
         Assert.Equal(["aaaa"], stale.Select(s => s.Id));

@@ -38,11 +38,11 @@ public sealed class UploadServiceTests : IAsyncLifetime
         var data = new byte[3 * 1024 * 1024 + 5];
         Random.Shared.NextBytes(data);
         var session = await uploads.StartAsync("team/app", _ct);
-        var first = await uploads.AppendAsync("team/app", session.Id, Body(data[..1000]), 0, 999, 1000, _ct);
+        var first = await uploads.AppendAsync("team/app", session.Id, new Chunk(Body(data[..1000]), 0, 999, 1000), _ct);
         Assert.Equal(1000, first.Size);
-        await uploads.AppendAsync("team/app", session.Id, Body(data[1000..]), 1000, data.Length - 1, data.Length - 1000, _ct);
+        await uploads.AppendAsync("team/app", session.Id, new Chunk(Body(data[1000..]), 1000, data.Length - 1, data.Length - 1000), _ct);
         var digest = Digest.Compute(data);
-        Assert.Equal(data.Length, await uploads.CompleteAsync("team/app", session.Id, digest, _ct));
+        Assert.Equal(data.Length, await uploads.CompleteAsync("team/app", session.Id, digest, null, _ct));
         Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
         Assert.Null(await _metadata.GetUploadAsync(session.Id, _ct));
     }
@@ -52,8 +52,8 @@ public sealed class UploadServiceTests : IAsyncLifetime
     {
         var uploads = NewService();
         var session = await uploads.StartAsync("team/app", _ct);
-        await uploads.AppendAsync("team/app", session.Id, Body([1, 2, 3]), 0, 2, 3, _ct);
-        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.AppendAsync("team/app", session.Id, Body([4]), 5, 5, 1, _ct));
+        await uploads.AppendAsync("team/app", session.Id, new Chunk(Body([1, 2, 3]), 0, 2, 3), _ct);
+        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.AppendAsync("team/app", session.Id, new Chunk(Body([4]), 5, 5, 1), _ct));
         Assert.Equal(ErrorCode.RangeInvalid, e.Code);
         Assert.Equal(3, (await uploads.GetAsync("team/app", session.Id, _ct)).Size);
     }
@@ -63,7 +63,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
     {
         var uploads = NewService();
         var session = await uploads.StartAsync("team/app", _ct);
-        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.AppendAsync("team/app", session.Id, Body([1, 2, 3]), null, null, 10, _ct));
+        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.AppendAsync("team/app", session.Id, new Chunk(Body([1, 2, 3]), null, null, 10), _ct));
         Assert.Equal(ErrorCode.SizeInvalid, e.Code);
         Assert.Equal(0, (await uploads.GetAsync("team/app", session.Id, _ct)).Size);
     }
@@ -73,9 +73,9 @@ public sealed class UploadServiceTests : IAsyncLifetime
     {
         var data = "content sent before a restart"u8.ToArray();
         var session = await NewService().StartAsync("team/app", _ct);
-        await NewService().AppendAsync("team/app", session.Id, Body(data), null, null, data.Length, _ct);
+        await NewService().AppendAsync("team/app", session.Id, new Chunk(Body(data), null, null, data.Length), _ct);
         var digest = Digest.Compute(data);
-        await NewService().CompleteAsync("team/app", session.Id, digest, _ct);
+        await NewService().CompleteAsync("team/app", session.Id, digest, null, _ct);
         Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
     }
 
@@ -85,9 +85,9 @@ public sealed class UploadServiceTests : IAsyncLifetime
         var uploads = NewService();
         var data = "sha512 content"u8.ToArray();
         var session = await uploads.StartAsync("team/app", _ct);
-        await uploads.AppendAsync("team/app", session.Id, Body(data), null, null, data.Length, _ct);
+        await uploads.AppendAsync("team/app", session.Id, new Chunk(Body(data), null, null, data.Length), _ct);
         var digest = Digest.Compute(data, "sha512");
-        await uploads.CompleteAsync("team/app", session.Id, digest, _ct);
+        await uploads.CompleteAsync("team/app", session.Id, digest, null, _ct);
         Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
     }
 
@@ -96,9 +96,9 @@ public sealed class UploadServiceTests : IAsyncLifetime
     {
         var uploads = NewService();
         var session = await uploads.StartAsync("team/app", _ct);
-        await uploads.AppendAsync("team/app", session.Id, Body([1, 2, 3]), null, null, 3, _ct);
+        await uploads.AppendAsync("team/app", session.Id, new Chunk(Body([1, 2, 3]), null, null, 3), _ct);
         var claimed = Digest.Compute([9, 9, 9]);
-        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.CompleteAsync("team/app", session.Id, claimed, _ct));
+        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.CompleteAsync("team/app", session.Id, claimed, null, _ct));
         Assert.Equal(ErrorCode.DigestInvalid, e.Code);
         Assert.Null(await _metadata.GetLinkedBlobAsync("team/app", claimed, _ct));
         Assert.Null(await _store.OpenReadAsync(claimed, _ct));
@@ -112,13 +112,44 @@ public sealed class UploadServiceTests : IAsyncLifetime
         var data = "committed then crashed"u8.ToArray();
         var digest = Digest.Compute(data);
         var session = await uploads.StartAsync("team/app", _ct);
-        await uploads.AppendAsync("team/app", session.Id, Body(data), null, null, data.Length, _ct);
+        await uploads.AppendAsync("team/app", session.Id, new Chunk(Body(data), null, null, data.Length), _ct);
         // What a crash leaves behind: digest recorded, data moved into the store, metadata not yet updated.
-        await _metadata.MarkUploadCommittingAsync(session.Id, digest, _ct);
+        await _metadata.MarkUploadCommittingAsync(session.Id, data.Length, digest, _ct);
         await _store.CommitUploadAsync(session.Id, data.Length, digest, _ct);
 
-        await NewService().CompleteAsync("team/app", session.Id, digest, _ct);
+        await NewService().CompleteAsync("team/app", session.Id, digest, null, _ct);
         Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+    }
+
+    [Fact]
+    public async Task TheLastChunkCanCompleteTheUpload()
+    {
+        var uploads = NewService();
+        var data = RandomBytes(5000);
+        var session = await uploads.StartAsync("team/app", _ct);
+        await uploads.AppendAsync("team/app", session.Id, new Chunk(Body(data[..2000]), 0, 1999, 2000), _ct);
+        var digest = Digest.Compute(data);
+        Assert.Equal(5000, await uploads.CompleteAsync("team/app", session.Id, digest, new Chunk(Body(data[2000..]), 2000, 4999, 3000), _ct));
+        Assert.Equal(5000, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+    }
+
+    [Fact]
+    public async Task ALastChunkThatFailsTheDigestLeavesNothing()
+    {
+        var uploads = NewService();
+        var session = await uploads.StartAsync("team/app", _ct);
+        var claimed = Digest.Compute("something else"u8);
+        var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.CompleteAsync("team/app", session.Id, claimed, new Chunk(Body([1, 2, 3])), _ct));
+        Assert.Equal(ErrorCode.DigestInvalid, e.Code);
+        Assert.Null(await _metadata.GetUploadAsync(session.Id, _ct));
+        Assert.Null(await _metadata.GetLinkedBlobAsync("team/app", claimed, _ct));
+    }
+
+    private static byte[] RandomBytes(int size)
+    {
+        var data = new byte[size];
+        Random.Shared.NextBytes(data);
+        return data;
     }
 
     [Fact]

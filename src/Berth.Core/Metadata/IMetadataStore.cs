@@ -30,8 +30,8 @@ public interface IMetadataStore
     /// <summary>The blob's size when <paramref name="repository"/> links it, else null.</summary>
     Task<long?> GetLinkedBlobAsync(string repository, Digest digest, CancellationToken ct);
 
-    /// <summary>Records that the upload's verified content is being committed as <paramref name="digest"/>.</summary>
-    Task MarkUploadCommittingAsync(string id, Digest digest, CancellationToken ct);
+    /// <summary>Records that the upload's verified content, <paramref name="size"/> bytes, is being committed as <paramref name="digest"/>.</summary>
+    Task MarkUploadCommittingAsync(string id, long size, Digest digest, CancellationToken ct);
 
     /// <summary>
     /// In one transaction: records the committed blob, links it to the session's repository (creating the

@@ -12,6 +12,9 @@ namespace Berth.Core.Registry;
 /// lives in memory between chunks; when it is lost (restart, another node) the data is re-hashed at commit.
 /// The session row records how many bytes were acknowledged, so an interrupted chunk is discarded.
 /// </summary>
+/// <summary>A piece of an upload as a request carries it: the body and what its headers declare.</summary>
+public sealed record Chunk(Stream Body, long? RangeStart = null, long? RangeEnd = null, long? DeclaredLength = null);
+
 public sealed class UploadService(IBlobStore store, IMetadataStore metadata, TimeProvider time)
 {
     private const int BufferSize = 1 << 20;
@@ -46,53 +49,15 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
             : throw new RegistryException(ErrorCode.BlobUploadUnknown, "blob upload unknown", ErrorDetail.Of(("id", ErrorDetail.Clip(id))));
     }
 
-    /// <summary>
-    /// Appends <paramref name="body"/> to the upload. <paramref name="rangeStart"/> (from Content-Range) must
-    /// equal the acknowledged size; <paramref name="declaredLength"/> (Content-Length) must match what arrives.
-    /// </summary>
-    public async Task<UploadSession> AppendAsync(string repository, string id, Stream body, long? rangeStart, long? rangeEnd, long? declaredLength, CancellationToken ct)
+    /// <summary>Appends a chunk; its Content-Range start must equal the acknowledged size.</summary>
+    public async Task<UploadSession> AppendAsync(string repository, string id, Chunk chunk, CancellationToken ct)
     {
-        var session = await GetAsync(repository, id, ct);
-        var progress = _progress.GetOrAdd(id, static _ => new Progress(IncrementalHash.CreateHash(HashAlgorithmName.SHA256), -1));
+        var progress = ProgressOf(id);
         await progress.Lock.WaitAsync(ct);
         try
         {
-            session = await GetAsync(repository, id, ct);
-            if (session.Committing is not null) throw new RegistryException(ErrorCode.BlobUploadInvalid, "the upload is already being completed");
-            if (rangeStart is { } start && start != session.Size)
-            {
-                throw new RegistryException(ErrorCode.RangeInvalid, $"chunk starts at {start} but the upload has {session.Size} bytes", ErrorDetail.Of(("size", session.Size.ToString())));
-            }
-            if (rangeStart is { } s && rangeEnd is { } e && declaredLength is { } l && e - s + 1 != l)
-            {
-                throw new RegistryException(ErrorCode.RangeInvalid, "Content-Range does not match Content-Length", ErrorDetail.Of(("size", session.Size.ToString())));
-            }
-            var hashing = progress.Valid && progress.Offset == session.Size;
-            long written = 0;
-            try
-            {
-                await using var writer = await store.OpenUploadAsync(id, session.Size, ct);
-                int n;
-                while ((n = await ReadFullAsync(body, writer.Buffer, ct)) > 0)
-                {
-                    if (hashing) progress.Hash.AppendData(writer.Buffer.Span[..n]);
-                    await writer.WriteAsync(n, ct);
-                    written += n;
-                }
-            }
-            catch
-            {
-                // The hasher saw bytes that were not acknowledged: it no longer matches the data.
-                progress.Valid = false;
-                throw;
-            }
-            if (declaredLength is { } declared && declared != written)
-            {
-                progress.Valid = false;
-                throw new RegistryException(ErrorCode.SizeInvalid, $"received {written} bytes but Content-Length said {declared}");
-            }
-            var size = session.Size + written;
-            if (hashing) progress.Offset = size; else progress.Valid = false;
+            var session = await GetAsync(repository, id, ct);
+            var size = await AppendLockedAsync(session, progress, chunk, ct);
             var now = time.GetUtcNow();
             await metadata.UpdateUploadAsync(id, size, now, ct);
             return session with { Size = size, Updated = now };
@@ -104,48 +69,48 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
     }
 
     /// <summary>
-    /// Verifies the upload against <paramref name="expected"/> and commits it as a blob of the repository.
+    /// Appends the <paramref name="last"/> chunk (when the completing request carries one), verifies the upload
+    /// against <paramref name="expected"/> and commits it as a blob of the repository.
     /// Safe to repeat after a crash: once verified, the session records the digest, and a retried
     /// completion finishes the move and the metadata without the data.
     /// </summary>
-    public async Task<long> CompleteAsync(string repository, string id, Digest expected, CancellationToken ct)
+    public async Task<long> CompleteAsync(string repository, string id, Digest expected, Chunk? last, CancellationToken ct)
     {
-        var session = await GetAsync(repository, id, ct);
-        if (session.Committing is { } committed)
+        var progress = ProgressOf(id);
+        long size;
+        await progress.Lock.WaitAsync(ct);
+        try
         {
-            if (committed != expected)
+            var session = await GetAsync(repository, id, ct);
+            if (session.Committing is { } committed)
             {
-                throw new RegistryException(ErrorCode.DigestInvalid, $"this upload was completed as {committed}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", committed.ToString())));
-            }
-        }
-        else
-        {
-            var actual = await DigestOfAsync(session, expected.Algorithm, ct);
-            if (actual != expected)
-            {
-                await CancelAsync(repository, id, ct);
-                throw new RegistryException(ErrorCode.DigestInvalid, $"content has digest {actual}, not {expected}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", actual.ToString())));
-            }
-            await metadata.MarkUploadCommittingAsync(id, expected, ct);
-        }
-        await store.CommitUploadAsync(id, session.Size, expected, ct);
-        await metadata.CompleteUploadAsync(session, expected, ct);
-        return session.Size;
-    }
-
-    private async Task<Digest> DigestOfAsync(UploadSession session, string algorithm, CancellationToken ct)
-    {
-        if (_progress.TryRemove(session.Id, out var progress))
-        {
-            using (progress)
-            {
-                if (progress.Valid && progress.Offset == session.Size && algorithm == "sha256")
+                if (committed != expected)
                 {
-                    return Digest.FromHash("sha256", progress.Hash.GetHashAndReset());
+                    throw new RegistryException(ErrorCode.DigestInvalid, $"this upload was completed as {committed}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", committed.ToString())));
                 }
             }
+            else
+            {
+                // The last chunk's size is not recorded on its own: until the digest is, a retry starts from the old size.
+                if (last is not null) session = session with { Size = await AppendLockedAsync(session, progress, last, ct) };
+                var actual = await DigestOfAsync(session, progress, expected.Algorithm, ct);
+                if (actual != expected)
+                {
+                    await DeleteAsync(id, ct);
+                    throw new RegistryException(ErrorCode.DigestInvalid, $"content has digest {actual}, not {expected}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", actual.ToString())));
+                }
+                await metadata.MarkUploadCommittingAsync(id, session.Size, expected, ct);
+            }
+            await store.CommitUploadAsync(id, session.Size, expected, ct);
+            await metadata.CompleteUploadAsync(session, expected, ct);
+            size = session.Size;
         }
-        return await RehashAsync(session.Id, session.Size, algorithm, ct);
+        finally
+        {
+            progress.Lock.Release();
+        }
+        Forget(id);
+        return size;
     }
 
     public async Task CancelAsync(string repository, string id, CancellationToken ct)
@@ -175,10 +140,65 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
 
     private async Task DeleteAsync(string id, CancellationToken ct)
     {
-        if (_progress.TryRemove(id, out var progress)) progress.Dispose();
+        Forget(id);
         await metadata.DeleteUploadAsync(id, ct);
         await store.DeleteUploadAsync(id, ct);
     }
+
+    private Progress ProgressOf(string id) =>
+        _progress.GetOrAdd(id, static _ => new Progress(IncrementalHash.CreateHash(HashAlgorithmName.SHA256), -1));
+
+    private void Forget(string id)
+    {
+        if (_progress.TryRemove(id, out var progress)) progress.Dispose();
+    }
+
+    /// <summary>Streams the chunk into the upload; returns the new size. The caller holds the upload's lock.</summary>
+    private async Task<long> AppendLockedAsync(UploadSession session, Progress progress, Chunk chunk, CancellationToken ct)
+    {
+        if (session.Committing is not null) throw new RegistryException(ErrorCode.BlobUploadInvalid, "the upload is already being completed");
+        if (chunk.RangeStart is { } start && start != session.Size)
+        {
+            throw new RegistryException(ErrorCode.RangeInvalid, $"chunk starts at {start} but the upload has {session.Size} bytes", ErrorDetail.Of(("size", session.Size.ToString())));
+        }
+        if (chunk.RangeStart is { } s && chunk.RangeEnd is { } e && chunk.DeclaredLength is { } l && e - s + 1 != l)
+        {
+            throw new RegistryException(ErrorCode.RangeInvalid, "Content-Range does not match Content-Length", ErrorDetail.Of(("size", session.Size.ToString())));
+        }
+        var hashing = progress.Valid && progress.Offset == session.Size;
+        long written = 0;
+        try
+        {
+            await using var writer = await store.OpenUploadAsync(session.Id, session.Size, ct);
+            int n;
+            while ((n = await ReadFullAsync(chunk.Body, writer.Buffer, ct)) > 0)
+            {
+                if (hashing) progress.Hash.AppendData(writer.Buffer.Span[..n]);
+                await writer.WriteAsync(n, ct);
+                written += n;
+            }
+        }
+        catch
+        {
+            // The hasher saw bytes that were not acknowledged: it no longer matches the data.
+            progress.Valid = false;
+            throw;
+        }
+        if (chunk.DeclaredLength is { } declared && declared != written)
+        {
+            progress.Valid = false;
+            throw new RegistryException(ErrorCode.SizeInvalid, $"received {written} bytes but Content-Length said {declared}");
+        }
+        var size = session.Size + written;
+        if (hashing) progress.Offset = size; else progress.Valid = false;
+        return size;
+    }
+
+    /// <summary>The digest from the running hasher when it saw every byte, else by reading the data back.</summary>
+    private async Task<Digest> DigestOfAsync(UploadSession session, Progress progress, string algorithm, CancellationToken ct) =>
+        progress.Valid && progress.Offset == session.Size && algorithm == "sha256"
+            ? Digest.FromHash("sha256", progress.Hash.GetHashAndReset())
+            : await RehashAsync(session.Id, session.Size, algorithm, ct);
 
     private async Task<Digest> RehashAsync(string id, long length, string algorithm, CancellationToken ct)
     {

@@ -30,8 +30,7 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
         if (query.TryGetValue("digest", out var digestText))
         {
             var digest = Digest.Parse(digestText.ToString());
-            await uploads.AppendAsync(name, session.Id, ctx.Request.Body, null, null, ctx.Request.ContentLength, ct);
-            await uploads.CompleteAsync(name, session.Id, digest, ct);
+            await uploads.CompleteAsync(name, session.Id, digest, new Chunk(ctx.Request.Body, DeclaredLength: ctx.Request.ContentLength), ct);
             Created(ctx, name, digest);
             return;
         }
@@ -43,7 +42,7 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
         var (start, end) = ContentRange(ctx);
         try
         {
-            var session = await uploads.AppendAsync(name, id, ctx.Request.Body, start, end, ctx.Request.ContentLength, ctx.RequestAborted);
+            var session = await uploads.AppendAsync(name, id, new Chunk(ctx.Request.Body, start, end, ctx.Request.ContentLength), ctx.RequestAborted);
             Accepted(ctx, session, StatusCodes.Status202Accepted);
         }
         catch (RegistryException e) when (e.Code == ErrorCode.RangeInvalid)
@@ -61,11 +60,8 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
         if (digestText.Length == 0) throw new RegistryException(ErrorCode.DigestInvalid, "the digest query parameter is required to complete an upload");
         var digest = Digest.Parse(digestText);
         var (start, end) = ContentRange(ctx);
-        if (ctx.Request.ContentLength is > 0 || (ctx.Request.ContentLength is null && ctx.Request.Headers.TransferEncoding.Count > 0))
-        {
-            await uploads.AppendAsync(name, id, ctx.Request.Body, start, end, ctx.Request.ContentLength, ct);
-        }
-        await uploads.CompleteAsync(name, id, digest, ct);
+        var hasBody = ctx.Request.ContentLength is > 0 || (ctx.Request.ContentLength is null && ctx.Request.Headers.TransferEncoding.Count > 0);
+        await uploads.CompleteAsync(name, id, digest, hasBody ? new Chunk(ctx.Request.Body, start, end, ctx.Request.ContentLength) : null, ct);
         Created(ctx, name, digest);
     }
 
