@@ -37,7 +37,9 @@ dotnet build Berth.slnx -c Release -warnaserror -nologo -v quiet
 log "unit and end-to-end tests (xunit)"
 dotnet test Berth.slnx -c Release --no-build -nologo -v quiet
 
-export BERTH_CMD="dotnet $root/src/Berth/bin/Release/net10.0/berth.dll"
+log "publish the single executable (the real-client and crash tests run what ships)"
+export BERTH_CMD
+BERTH_CMD=$(scripts/publish.sh | tail -n 1)
 
 log "real clients"
 bash tests/clients/run-all.sh

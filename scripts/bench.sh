@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks Berth against distribution 2.8.2 with ../shared/bench/run.sh (one run, side by side).
-# Publishes a ReadyToRun build first, so startup is measured on what users run, not on the JIT.
+# Measures the published single executable (scripts/publish.sh), what users run, not a JIT build.
 #   scripts/bench.sh                       # everything (5-7 minutes)
 #   WORKLOADS=load,small scripts/bench.sh  # some workloads; see ../shared/bench/README.md
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench="${BENCH_RUN:-$root/../shared/bench/run.sh}"
 [ -x "$bench" ] || [ -f "$bench" ] || { echo "bench harness not found at $bench (set BENCH_RUN)" >&2; exit 1; }
-out="$root/artifacts/bench-berth"
-dotnet publish "$root/src/Berth" -c Release -o "$out" -p:PublishReadyToRun=true -r linux-x64 --self-contained false -nologo -v quiet
+berth=$("$root/scripts/publish.sh" | tail -n 1)
 export TARGET_URL="${TARGET_URL:-http://127.0.0.1:15101}"
 port="${TARGET_URL##*:}"
-export TARGET_START="exec $out/berth serve --listen 127.0.0.1:$port --data \$BENCH_TARGET_DATA"
+export TARGET_START="exec $berth serve --listen 127.0.0.1:$port --data \$BENCH_TARGET_DATA"
 export RESULTS="${RESULTS:-$root/artifacts/bench-results.md}"
 exec bash "$bench"

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
+using YamlDotNet.RepresentationModel;
 
 namespace Berth.Configuration;
 
@@ -33,18 +32,45 @@ public sealed record BerthOptions
 /// </summary>
 public static class ConfigLoader
 {
-    /// <summary>The file's shape: every key optional, named as in the file.</summary>
+    /// <summary>The file's keys, every one optional. Read from the YAML node tree (no reflection, so the binary trims).</summary>
     private sealed class FileModel
     {
-        public string? Listen { get; set; }
-        public string? Data { get; set; }
-        public string? UploadExpiry { get; set; }
-        public int? MaxManifestBytes { get; set; }
-        public string? LogLevel { get; set; }
-        public bool? AccessLog { get; set; }
+        public string? Listen;
+        public string? Data;
+        public string? UploadExpiry;
+        public string? MaxManifestBytes;
+        public string? LogLevel;
+        public string? AccessLog;
     }
 
     public sealed record Overrides(string? Listen = null, string? Data = null);
+
+    private static FileModel ReadFile(string file)
+    {
+        var stream = new YamlStream();
+        using (var reader = new StreamReader(file)) stream.Load(reader);
+        var model = new FileModel();
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" }) return model;
+        if (stream.Documents[0].RootNode is not YamlMappingNode root) throw new ConfigException(stream.Documents[0].RootNode, "the file must be a mapping of keys to values");
+        foreach (var (keyNode, valueNode) in root.Children)
+        {
+            var key = ((YamlScalarNode)keyNode).Value ?? "";
+            var value = valueNode is YamlScalarNode scalar ? scalar.Value : throw new ConfigException(valueNode, $"\"{key}\" must be a single value");
+            switch (key)
+            {
+                case "listen": model.Listen = value; break;
+                case "data": model.Data = value; break;
+                case "uploadExpiry": model.UploadExpiry = value; break;
+                case "maxManifestBytes": model.MaxManifestBytes = value; break;
+                case "logLevel": model.LogLevel = value; break;
+                case "accessLog": model.AccessLog = value; break;
+                default: throw new ConfigException(keyNode, $"unknown key \"{key}\"");
+            }
+        }
+        return model;
+    }
+
+    private sealed class ConfigException(YamlNode node, string message) : Exception($"line {node.Start.Line}: {message}");
 
     public static (BerthOptions? Options, IReadOnlyList<string> Errors) Load(string? file, Func<string, string?> env, Overrides flags)
     {
@@ -54,19 +80,19 @@ public static class ConfigLoader
         {
             try
             {
-                var yaml = File.ReadAllText(file);
-                model = new DeserializerBuilder().WithNamingConvention(CamelCaseNamingConvention.Instance).Build()
-                    .Deserialize<FileModel?>(yaml) ?? new FileModel();
+                model = ReadFile(file);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 return (null, [$"cannot read the file: {e.Message}"]);
             }
+            catch (ConfigException e)
+            {
+                return (null, [e.Message]);
+            }
             catch (YamlDotNet.Core.YamlException e)
             {
-                var message = (e.InnerException ?? e).Message;
-                var unknown = System.Text.RegularExpressions.Regex.Match(message, "^Property '([^']*)' not found");
-                return (null, [$"line {e.Start.Line}: {(unknown.Success ? $"unknown key \"{unknown.Groups[1].Value}\"" : message)}"]);
+                return (null, [$"line {e.Start.Line}: {(e.InnerException ?? e).Message}"]);
             }
         }
 
@@ -75,10 +101,11 @@ public static class ConfigLoader
         var data = flags.Data ?? env("BERTH_DATA") ?? model.Data ?? defaults.Data;
         var expiryText = env("BERTH_UPLOAD_EXPIRY") ?? model.UploadExpiry;
         var logText = env("BERTH_LOG_LEVEL") ?? model.LogLevel;
-        var maxManifest = model.MaxManifestBytes ?? defaults.MaxManifestBytes;
-        var accessLogText = env("BERTH_ACCESS_LOG");
-        var accessLog = model.AccessLog ?? false;
-        if (accessLogText is not null && !bool.TryParse(accessLogText, out accessLog)) errors.Add($"BERTH_ACCESS_LOG: \"{accessLogText}\" is not true or false");
+        var maxManifest = defaults.MaxManifestBytes;
+        if (model.MaxManifestBytes is { } maxText && !int.TryParse(maxText, out maxManifest)) errors.Add($"maxManifestBytes: \"{maxText}\" is not a number");
+        var accessLogText = env("BERTH_ACCESS_LOG") ?? model.AccessLog;
+        var accessLog = false;
+        if (accessLogText is not null && !bool.TryParse(accessLogText, out accessLog)) errors.Add($"accessLog: \"{accessLogText}\" is not true or false");
 
         if (BerthOptions.ParseEndPoint(listen) is null) errors.Add($"listen: \"{listen}\" is not HOST:PORT (for example 127.0.0.1:5000)");
         if (string.IsNullOrWhiteSpace(data)) errors.Add("data: must name a directory");
