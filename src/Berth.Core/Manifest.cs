@@ -147,7 +147,7 @@ public sealed record Manifest(
     private static string? OptionalString(JsonElement e, string name)
     {
         if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        return v.ValueKind == JsonValueKind.String ? v.GetString() : throw Invalid($"{name} must be a string");
+        return v.ValueKind == JsonValueKind.String ? Text(v.GetString) : throw Invalid($"{name} must be a string");
     }
 
     private static Dictionary<string, string>? OptionalAnnotations(JsonElement e)
@@ -157,11 +157,28 @@ public sealed record Manifest(
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var property in a.EnumerateObject())
         {
-            result[property.Name] = property.Value.ValueKind == JsonValueKind.String
-                ? property.Value.GetString()!
-                : throw Invalid($"annotation {property.Name} must be a string");
+            var key = Text(() => property.Name);
+            result[key] = property.Value.ValueKind == JsonValueKind.String
+                ? Text(property.Value.GetString)
+                : throw Invalid($"annotation {key} must be a string");
         }
         return result;
+    }
+
+    /// <summary>
+    /// Reads a string the parser let through: JsonDocument checks the structure, not the text, so invalid
+    /// UTF-8 or an unpaired \uD800 only throws (InvalidOperationException) when the string is read.
+    /// </summary>
+    private static string Text(Func<string?> read)
+    {
+        try
+        {
+            return read()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw Invalid("manifest has a string that is not valid UTF-8 or has an unpaired surrogate");
+        }
     }
 
     // RFC 6838 type/subtype, loosely: what clients put there in practice.
