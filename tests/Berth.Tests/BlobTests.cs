@@ -1,95 +1,181 @@
 using System.Net;
-using System.Net.Http.Headers;
+using Berth.Tests.Support;
 
 namespace Berth.Tests;
 
+/// <summary>Blob reads (HEAD, GET, ranges), deletes and repository isolation.</summary>
 public sealed class BlobTests(RegistryServer server) : IClassFixture<RegistryServer>
 {
-    private readonly HttpClient _http = server.Http;
+    private RegistryClient Registry => server.Client;
 
-    [Fact]
-    public async Task HeadAndGetCarryTheDigestSizeAndType()
+    private async Task<Blob> PushedAsync(string repository, int size = 1000)
     {
-        var content = Api.RandomBytes(5000);
-        var digest = await _http.PushBlobAsync("blobs/head", content);
-
-        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/blobs/head/blobs/{digest}"));
-        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
-        Assert.Equal(5000, head.Content.Headers.ContentLength);
-        Assert.Equal(digest, head.Header("Docker-Content-Digest"));
-        Assert.Equal("application/octet-stream", head.Content.Headers.ContentType!.MediaType);
-        Assert.Equal($"\"{digest}\"", head.Headers.ETag!.Tag);
-        Assert.Equal("registry/2.0", head.Header("Docker-Distribution-API-Version"));
-
-        using var get = await _http.GetAsync($"/v2/blobs/head/blobs/{digest}");
-        Assert.Equal(content, await get.Content.ReadAsByteArrayAsync());
-        Assert.Equal(digest, get.Header("Docker-Content-Digest"));
+        var blob = Blob.Random(size);
+        await Registry.PushBlobAsync(repository, blob);
+        return blob;
     }
 
-    [Theory]
-    [InlineData("bytes=0-9", 0, 10)]
-    [InlineData("bytes=100-", 100, 900)]
-    [InlineData("bytes=-50", 950, 50)]
-    [InlineData("bytes=990-5000", 990, 10)]
-    public async Task RangesAnswer206(string range, int start, int length)
+    private static void AssertBlobHeaders(HttpResponseMessage r, Blob blob, long contentLength)
     {
-        var content = Api.RandomBytes(1000);
-        var digest = await _http.PushBlobAsync("blobs/range", content);
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/blobs/range/blobs/{digest}");
-        request.Headers.TryAddWithoutValidation("Range", range);
-        using var response = await _http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
-        Assert.Equal($"bytes {start}-{start + length - 1}/1000", response.Content.Headers.ContentRange!.ToString());
-        Assert.Equal(content.AsSpan(start, length).ToArray(), await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(contentLength, r.Content.Headers.ContentLength);
+        Assert.Equal(blob.Digest, r.Header("Docker-Content-Digest"));
+        Assert.Equal("application/octet-stream", r.Content.Headers.ContentType?.MediaType);
+        Assert.Equal($"\"{blob.Digest}\"", r.Headers.ETag?.ToString());
     }
 
     [Fact]
-    public async Task ARangeOutsideTheBlobIs416()
+    public async Task HEAD_gives_size_digest_type_and_etag_without_a_body()
     {
-        var digest = await _http.PushBlobAsync("blobs/range", Api.RandomBytes(100));
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/blobs/range/blobs/{digest}");
-        request.Headers.Range = new RangeHeaderValue(100, 200);
-        using var response = await _http.SendAsync(request);
-        await response.AssertErrorAsync(416, "BLOB_UPLOAD_INVALID");
-        Assert.Equal("bytes */100", response.Content.Headers.ContentRange!.ToString());
+        var blob = await PushedAsync("blobs/head", 1234);
+        using var r = await Registry.HeadAsync($"/v2/blobs/head/blobs/{blob.Digest}");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        AssertBlobHeaders(r, blob, 1234);
+        Assert.Empty(await r.BytesAsync());
     }
 
     [Fact]
-    public async Task ABlobIsServedOnlyThroughRepositoriesThatLinkIt()
+    public async Task GET_returns_the_content_with_its_headers()
     {
-        var digest = await _http.PushBlobAsync("blobs/owner", Api.RandomBytes(64));
-        using var other = await _http.GetAsync($"/v2/blobs/stranger/blobs/{digest}");
-        await other.AssertErrorAsync(404, "BLOB_UNKNOWN");
-        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/blobs/stranger/blobs/{digest}"));
+        var blob = await PushedAsync("blobs/get", 3000);
+        using var r = await Registry.GetAsync($"/v2/blobs/get/blobs/{blob.Digest}");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        AssertBlobHeaders(r, blob, 3000);
+        Assert.Equal(blob.Content, await r.BytesAsync());
+    }
+
+    [Fact]
+    public async Task GET_with_a_matching_If_None_Match_is_304()
+    {
+        var blob = await PushedAsync("blobs/etag", 100);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Registry.Url($"/v2/blobs/etag/blobs/{blob.Digest}"));
+        request.Headers.TryAddWithoutValidation("If-None-Match", $"\"{blob.Digest}\"");
+        using var r = await Registry.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotModified, r.StatusCode);
+        Assert.Empty(await r.BytesAsync());
+    }
+
+    [Fact]
+    public async Task An_empty_blob_can_be_pushed_and_read()
+    {
+        var blob = new Blob([]);
+        await Registry.PushBlobAsync("blobs/empty", blob);
+        using var r = await Registry.GetAsync($"/v2/blobs/empty/blobs/{blob.Digest}");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        AssertBlobHeaders(r, blob, 0);
+        Assert.Empty(await r.BytesAsync());
+    }
+
+    [Fact]
+    public async Task Unknown_blob_is_404_BLOB_UNKNOWN()
+    {
+        var digest = Blob.Random(10).Digest;
+        using var get = await Registry.GetAsync($"/v2/blobs/unknown/blobs/{digest}");
+        var error = await get.AssertErrorAsync(HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+        Assert.Equal(digest, error.GetProperty("detail").GetProperty("digest").GetString());
+        using var head = await Registry.HeadAsync($"/v2/blobs/unknown/blobs/{digest}");
         Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
-    }
-
-    [Fact]
-    public async Task DeleteUnlinksTheBlob()
-    {
-        var digest = await _http.PushBlobAsync("blobs/delete", Api.RandomBytes(64));
-        using var delete = await _http.DeleteAsync($"/v2/blobs/delete/blobs/{digest}");
-        Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
-        using var get = await _http.GetAsync($"/v2/blobs/delete/blobs/{digest}");
-        await get.AssertErrorAsync(404, "BLOB_UNKNOWN");
-        using var again = await _http.DeleteAsync($"/v2/blobs/delete/blobs/{digest}");
-        await again.AssertErrorAsync(404, "BLOB_UNKNOWN");
+        Assert.Empty(await head.BytesAsync());
     }
 
     [Theory]
-    [InlineData("sha256:abc")]
-    [InlineData("md5:d41d8cd98f00b204e9800998ecf8427e")]
-    [InlineData("nodigest")]
-    public async Task AnInvalidDigestIs400(string digest)
+    [InlineData("bytes=0-9", 0, 9)]
+    [InlineData("bytes=100-199", 100, 199)]
+    [InlineData("bytes=990-", 990, 999)]
+    [InlineData("bytes=990-5000", 990, 999)]
+    [InlineData("bytes=-10", 990, 999)]
+    [InlineData("bytes=-5000", 0, 999)]
+    [InlineData("bytes=999-999", 999, 999)]
+    public async Task Range_requests_get_206_with_Content_Range(string range, int first, int last)
     {
-        using var response = await _http.GetAsync($"/v2/blobs/any/blobs/{digest}");
-        await response.AssertErrorAsync(400, "DIGEST_INVALID");
+        var blob = await PushedAsync("blobs/range", 1000);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Registry.Url($"/v2/blobs/range/blobs/{blob.Digest}"));
+        request.Headers.TryAddWithoutValidation("Range", range);
+        using var r = await Registry.SendAsync(request);
+        Assert.Equal(HttpStatusCode.PartialContent, r.StatusCode);
+        Assert.Equal($"bytes {first}-{last}/1000", r.Header("Content-Range"));
+        Assert.Equal(last - first + 1, r.Content.Headers.ContentLength);
+        Assert.Equal(blob.Digest, r.Header("Docker-Content-Digest"));
+        Assert.Equal(blob.Content[first..(last + 1)], await r.BytesAsync());
+    }
+
+    [Theory]
+    [InlineData("bytes=1000-")]
+    [InlineData("bytes=1000-1010")]
+    [InlineData("bytes=5000-6000")]
+    [InlineData("bytes=-0")]
+    public async Task Unsatisfiable_ranges_are_416_with_the_size(string range)
+    {
+        var blob = await PushedAsync("blobs/range416", 1000);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Registry.Url($"/v2/blobs/range416/blobs/{blob.Digest}"));
+        request.Headers.TryAddWithoutValidation("Range", range);
+        using var r = await Registry.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, r.StatusCode);
+        Assert.Equal("bytes */1000", r.Header("Content-Range"));
+        Assert.NotEqual(blob.Content, await r.BytesAsync());
     }
 
     [Fact]
-    public async Task AnUnknownBlobIs404()
+    public async Task A_malformed_Range_is_ignored_and_the_whole_blob_served()
     {
-        using var response = await _http.GetAsync($"/v2/blobs/any/blobs/{Api.DigestOf([1, 2, 3])}");
-        await response.AssertErrorAsync(404, "BLOB_UNKNOWN");
+        var blob = await PushedAsync("blobs/badrange", 100);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Registry.Url($"/v2/blobs/badrange/blobs/{blob.Digest}"));
+        request.Headers.TryAddWithoutValidation("Range", "bytes=abc-def");
+        using var r = await Registry.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal(blob.Content, await r.BytesAsync());
+    }
+
+    [Fact]
+    public async Task DELETE_is_202_then_the_blob_is_BLOB_UNKNOWN()
+    {
+        var blob = await PushedAsync("blobs/delete");
+        using (var delete = await Registry.DeleteAsync($"/v2/blobs/delete/blobs/{blob.Digest}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+        }
+        using (var head = await Registry.HeadAsync($"/v2/blobs/delete/blobs/{blob.Digest}"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        }
+        using (var get = await Registry.GetAsync($"/v2/blobs/delete/blobs/{blob.Digest}"))
+        {
+            await get.AssertErrorAsync(HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+        }
+        using var again = await Registry.DeleteAsync($"/v2/blobs/delete/blobs/{blob.Digest}");
+        await again.AssertErrorAsync(HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+    }
+
+    [Fact]
+    public async Task Deleting_a_blob_in_one_repository_leaves_it_in_another()
+    {
+        var blob = await PushedAsync("blobs/shared-a");
+        await Registry.PushBlobAsync("blobs/shared-b", blob);
+        using (var delete = await Registry.DeleteAsync($"/v2/blobs/shared-a/blobs/{blob.Digest}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+        }
+        using var r = await Registry.GetAsync($"/v2/blobs/shared-b/blobs/{blob.Digest}");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal(blob.Content, await r.BytesAsync());
+    }
+
+    [Fact]
+    public async Task A_blob_pushed_to_one_repository_is_unknown_in_another()
+    {
+        var blob = await PushedAsync("blobs/iso-a");
+        using (var head = await Registry.HeadAsync($"/v2/blobs/iso-a/blobs/{blob.Digest}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        }
+        using (var head = await Registry.HeadAsync($"/v2/blobs/iso-b/blobs/{blob.Digest}"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        }
+        using (var get = await Registry.GetAsync($"/v2/blobs/iso-b/blobs/{blob.Digest}"))
+        {
+            await get.AssertErrorAsync(HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+        }
+        using var delete = await Registry.DeleteAsync($"/v2/blobs/iso-b/blobs/{blob.Digest}");
+        await delete.AssertErrorAsync(HttpStatusCode.NotFound, "BLOB_UNKNOWN");
     }
 }

@@ -1,120 +1,272 @@
 using System.Net;
-using System.Text;
 using System.Text.Json;
-using Berth.Core;
+using System.Text.Json.Nodes;
+using Berth.Tests.Support;
 
 namespace Berth.Tests;
 
+/// <summary>Tag lists, the catalog (with pagination) and the referrers API.</summary>
 public sealed class ListTests(RegistryServer server) : IClassFixture<RegistryServer>
 {
-    private readonly HttpClient _http = server.Http;
+    private const string Sbom = "application/vnd.example.sbom.v1+json";
+    private const string Signature = "application/vnd.example.signature.v1";
+    private const string Bundle = "application/vnd.example.bundle.v1";
+    private const string ExampleConfig = "application/vnd.example.config.v1+json";
 
-    private async Task<(string[] Items, string? Link)> PageAsync(string path, string property)
+    private RegistryClient Registry => server.Client;
+
+    private static string[] Strings(JsonElement array) => [.. array.EnumerateArray().Select(e => e.GetString()!)];
+
+    /// <summary>GETs one page; returns its entries under <paramref name="property"/> and the next page's path from Link, if any.</summary>
+    private async Task<(string[] Items, string? Next)> PageAsync(string path, string property)
     {
-        using var response = await _http.GetAsync(path);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var items = doc.RootElement.GetProperty(property).EnumerateArray().Select(e => e.GetString()!).ToArray();
-        return (items, response.Headers.TryGetValues("Link", out var link) ? link.Single() : null);
-    }
-
-    [Fact]
-    public async Task TagsArePagedWithLinks()
-    {
-        var repo = "lists/tags";
-        var (json, _) = await _http.PushImageAsync(repo, "c");
-        foreach (var tag in new[] { "a", "d", "b" }) using (await _http.PutManifestAsync(repo, tag, json, MediaTypes.OciManifest)) { }
-
-        var (all, noLink) = await PageAsync($"/v2/{repo}/tags/list", "tags");
-        Assert.Equal(["a", "b", "c", "d"], all);
-        Assert.Null(noLink);
-
-        var (first, link) = await PageAsync($"/v2/{repo}/tags/list?n=2", "tags");
-        Assert.Equal(["a", "b"], first);
-        Assert.Equal($"</v2/{repo}/tags/list?n=2&last=b>; rel=\"next\"", link);
-        var (second, last) = await PageAsync($"/v2/{repo}/tags/list?n=2&last=b", "tags");
-        Assert.Equal(["c", "d"], second);
-        Assert.Null(last);
-        var (empty, _) = await PageAsync($"/v2/{repo}/tags/list?n=0", "tags");
-        Assert.Empty(empty);
-    }
-
-    [Fact]
-    public async Task TagsOfAnUnknownRepositoryAre404()
-    {
-        using var response = await _http.GetAsync("/v2/lists/nothing/tags/list");
-        await response.AssertErrorAsync(404, "NAME_UNKNOWN");
-    }
-
-    [Fact]
-    public async Task AnInvalidPageSizeIs400()
-    {
-        await _http.PushBlobAsync("lists/n", [1]);
-        using var response = await _http.GetAsync("/v2/lists/n/tags/list?n=-1");
-        await response.AssertErrorAsync(400, "PAGINATION_NUMBER_INVALID");
-        using var catalog = await _http.GetAsync("/v2/_catalog?n=abc");
-        await catalog.AssertErrorAsync(400, "PAGINATION_NUMBER_INVALID");
-    }
-
-    [Fact]
-    public async Task TheCatalogListsRepositoriesInPages()
-    {
-        foreach (var repo in new[] { "catalog/b", "catalog/a", "catalog/c" }) await _http.PushBlobAsync(repo, [1]);
-        var (all, _) = await PageAsync("/v2/_catalog", "repositories");
-        var ours = all.Where(r => r.StartsWith("catalog/", StringComparison.Ordinal)).ToArray();
-        Assert.Equal(["catalog/a", "catalog/b", "catalog/c"], ours);
-        var (page, link) = await PageAsync("/v2/_catalog?n=1&last=catalog/a", "repositories");
-        Assert.Equal(["catalog/b"], page);
-        Assert.Equal("</v2/_catalog?n=1&last=catalog%2Fb>; rel=\"next\"", link);
-    }
-
-    [Fact]
-    public async Task ReferrersListManifestsThatPointAtASubject()
-    {
-        var repo = "lists/referrers";
-        var (_, subject) = await _http.PushImageAsync(repo, "1.0");
-        await _http.PushBlobAsync(repo, Encoding.UTF8.GetBytes("{}"));
-        var pushed = new Dictionary<string, string>();
-        foreach (var type in new[] { "application/vnd.example.sbom", "application/vnd.example.signature" })
+        using var r = await Registry.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("application/json", r.Content.Headers.ContentType?.MediaType);
+        var body = await r.JsonAsync();
+        var link = r.Header("Link");
+        string? next = null;
+        if (link is not null)
         {
-            var layer = await _http.PushBlobAsync(repo, Encoding.UTF8.GetBytes(type));
-            var json = $$$"""{"schemaVersion":2,"mediaType":"{{{MediaTypes.OciManifest}}}","artifactType":"{{{type}}}","config":{"mediaType":"{{{MediaTypes.OciEmpty}}}","digest":"{{{Api.EmptyConfigDigest}}}","size":2},"layers":[{"mediaType":"text/plain","digest":"{{{layer}}}","size":{{{type.Length}}}}],"subject":{"mediaType":"{{{MediaTypes.OciManifest}}}","digest":"{{{subject}}}","size":1},"annotations":{"org.example.kind":"{{{type}}}"}}""";
-            var digest = Api.DigestOf(Encoding.UTF8.GetBytes(json));
-            using var put = await _http.PutManifestAsync(repo, digest, json, MediaTypes.OciManifest);
-            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
-            pushed[type] = digest;
+            Assert.Matches("^<[^>]+>; rel=\"next\"$", link);
+            next = link[1..link.IndexOf('>')];
+        }
+        return (Strings(body.GetProperty(property)), next);
+    }
+
+    private async Task<List<string[]>> WalkAsync(string path, string property)
+    {
+        var pages = new List<string[]>();
+        for (string? next = path; next is not null;)
+        {
+            Assert.True(pages.Count < 1000, "pagination does not end");
+            (var items, next) = await PageAsync(next, property);
+            pages.Add(items);
+        }
+        return pages;
+    }
+
+    [Fact]
+    public async Task Tags_list_is_sorted_and_paginated_with_Link()
+    {
+        var image = await Registry.PushImageAsync("lists/tags", "v3");
+        foreach (var tag in new[] { "v1", "latest", "v2", "alpha" })
+        {
+            await Registry.PushManifestAsync("lists/tags", tag, image.MediaType, image.Manifest);
+        }
+        string[] all = ["alpha", "latest", "v1", "v2", "v3"];
+
+        using (var r = await Registry.GetAsync("/v2/lists/tags/tags/list"))
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            var body = await r.JsonAsync();
+            Assert.Equal("lists/tags", body.GetProperty("name").GetString());
+            Assert.Equal(all, Strings(body.GetProperty("tags")));
+            Assert.Null(r.Header("Link"));
         }
 
-        using var all = await _http.GetAsync($"/v2/{repo}/referrers/{subject}");
-        Assert.Equal(HttpStatusCode.OK, all.StatusCode);
-        Assert.Equal(MediaTypes.OciIndex, all.Content.Headers.ContentType!.MediaType);
-        Assert.False(all.Headers.Contains("OCI-Filters-Applied"));
-        using var doc = JsonDocument.Parse(await all.Content.ReadAsStringAsync());
-        Assert.Equal(2, doc.RootElement.GetProperty("schemaVersion").GetInt32());
-        var manifests = doc.RootElement.GetProperty("manifests").EnumerateArray().ToList();
-        Assert.Equal(2, manifests.Count);
-        foreach (var m in manifests)
+        using (var first = await Registry.GetAsync("/v2/lists/tags/tags/list?n=2"))
         {
-            var type = m.GetProperty("artifactType").GetString()!;
-            Assert.Equal(pushed[type], m.GetProperty("digest").GetString());
-            Assert.Equal(type, m.GetProperty("annotations").GetProperty("org.example.kind").GetString());
-            Assert.Equal(MediaTypes.OciManifest, m.GetProperty("mediaType").GetString());
-            Assert.True(m.GetProperty("size").GetInt64() > 0);
+            Assert.Equal(new[] { "alpha", "latest" }, Strings((await first.JsonAsync()).GetProperty("tags")));
+            Assert.Equal("</v2/lists/tags/tags/list?n=2&last=latest>; rel=\"next\"", first.Header("Link"));
         }
 
-        using var filtered = await _http.GetAsync($"/v2/{repo}/referrers/{subject}?artifactType=application/vnd.example.signature");
-        Assert.Equal("artifactType", filtered.Header("OCI-Filters-Applied"));
-        using var fdoc = JsonDocument.Parse(await filtered.Content.ReadAsStringAsync());
-        var only = Assert.Single(fdoc.RootElement.GetProperty("manifests").EnumerateArray());
-        Assert.Equal(pushed["application/vnd.example.signature"], only.GetProperty("digest").GetString());
+        var pages = await WalkAsync("/v2/lists/tags/tags/list?n=2", "tags");
+        Assert.Equal(3, pages.Count);
+        Assert.Equal(new[] { "v1", "v2" }, pages[1]);
+        Assert.Equal(new[] { "v3" }, pages[2]);
+
+        Assert.Equal(new[] { "v2", "v3" }, (await PageAsync("/v2/lists/tags/tags/list?last=v1", "tags")).Items);
+        Assert.Equal(new[] { "v2" }, (await PageAsync("/v2/lists/tags/tags/list?n=1&last=v1", "tags")).Items);
+        var (exact, none) = await PageAsync("/v2/lists/tags/tags/list?n=5", "tags");
+        Assert.Equal(all, exact);
+        Assert.Null(none);
+        Assert.Empty((await PageAsync("/v2/lists/tags/tags/list?last=v3", "tags")).Items);
     }
 
     [Fact]
-    public async Task ReferrersOfAnUnknownDigestAreAnEmptyIndex()
+    public async Task A_repository_without_tags_lists_none()
     {
-        using var response = await _http.GetAsync($"/v2/lists/none/referrers/{Api.DigestOf([7])}");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal(0, doc.RootElement.GetProperty("manifests").GetArrayLength());
+        await Registry.PushBlobAsync("lists/untagged", Blob.Random(10));
+        var (tags, next) = await PageAsync("/v2/lists/untagged/tags/list", "tags");
+        Assert.Empty(tags);
+        Assert.Null(next);
+
+        var image = await Registry.PushImageAsync("lists/untagged", "gone");
+        using (var delete = await Registry.DeleteAsync($"/v2/lists/untagged/manifests/{image.Digest}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+        }
+        Assert.Empty((await PageAsync("/v2/lists/untagged/tags/list", "tags")).Items);
+    }
+
+    [Fact]
+    public async Task Tags_of_an_unknown_repository_are_NAME_UNKNOWN()
+    {
+        using var r = await Registry.GetAsync("/v2/lists/nosuchrepo/tags/list");
+        var error = await r.AssertErrorAsync(HttpStatusCode.NotFound, "NAME_UNKNOWN");
+        Assert.Equal("lists/nosuchrepo", error.GetProperty("detail").GetProperty("name").GetString());
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("abc")]
+    [InlineData("1.5")]
+    [InlineData("99999999999")]
+    public async Task An_invalid_n_is_400(string n)
+    {
+        await Registry.PushImageAsync("lists/badn", "v1");
+        using var tags = await Registry.GetAsync($"/v2/lists/badn/tags/list?n={n}");
+        await tags.AssertErrorAsync(HttpStatusCode.BadRequest, "PAGINATION_NUMBER_INVALID");
+        using var catalog = await Registry.GetAsync($"/v2/_catalog?n={n}");
+        await catalog.AssertErrorAsync(HttpStatusCode.BadRequest, "PAGINATION_NUMBER_INVALID");
+    }
+
+    [Fact]
+    public async Task Catalog_is_sorted_and_paginated_with_Link()
+    {
+        foreach (var name in new[] { "cat/c", "cat/a", "cat/b" })
+        {
+            await Registry.PushBlobAsync(name, Blob.Random(10));
+        }
+
+        using (var r = await Registry.GetAsync("/v2/_catalog?n=2&last=cat"))
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Equal(new[] { "cat/a", "cat/b" }, Strings((await r.JsonAsync()).GetProperty("repositories")));
+            Assert.Equal("</v2/_catalog?n=2&last=cat%2Fb>; rel=\"next\"", r.Header("Link"));
+        }
+        Assert.Equal("cat/c", (await PageAsync("/v2/_catalog?n=2&last=cat%2Fb", "repositories")).Items[0]);
+
+        var (everything, next) = await PageAsync("/v2/_catalog", "repositories");
+        Assert.Null(next);
+        Assert.Equal(everything.Order(StringComparer.Ordinal), everything);
+        Assert.Equal(everything.Distinct(), everything);
+        Assert.Contains("cat/a", everything);
+        Assert.Contains("cat/b", everything);
+        Assert.Contains("cat/c", everything);
+
+        var pages = await WalkAsync("/v2/_catalog?n=1", "repositories");
+        Assert.All(pages.SkipLast(1), p => Assert.Single(p));
+        Assert.Equal(everything, pages.SelectMany(p => p));
+    }
+
+    /// <summary>Pushes an OCI manifest with <paramref name="subject"/> and returns it with its digest.</summary>
+    private async Task<(string Digest, byte[] Body)> PushReferrerAsync(string repository, JsonObject manifest, JsonObject subject)
+    {
+        manifest["subject"] = subject;
+        var body = Json.Bytes(manifest);
+        var digest = await Registry.PushManifestAsync(repository, Blob.Sha256(body), (string)manifest["mediaType"]!, body);
+        return (digest, body);
+    }
+
+    private async Task<JsonObject> ArtifactAsync(string repository, string artifactType, IReadOnlyDictionary<string, string>? annotations)
+    {
+        var payload = Blob.Random(64);
+        await Registry.PushBlobAsync(repository, Blob.Empty);
+        await Registry.PushBlobAsync(repository, payload);
+        var manifest = Json.ImageManifest(MediaType.OciManifest, Blob.Empty.Descriptor(MediaType.OciEmpty), [payload.Descriptor("application/octet-stream")]);
+        manifest["artifactType"] = artifactType;
+        if (annotations is not null) manifest["annotations"] = Json.Annotations(annotations);
+        return manifest;
+    }
+
+    /// <summary>The referrers index at <paramref name="path"/>, and its OCI-Filters-Applied header.</summary>
+    private async Task<(JsonElement Index, string? FiltersApplied)> ReferrersAsync(string path)
+    {
+        using var r = await Registry.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal(MediaType.OciIndex, r.Content.Headers.ContentType?.MediaType);
+        var index = await r.JsonAsync();
+        Assert.Equal(2, index.GetProperty("schemaVersion").GetInt32());
+        Assert.Equal(MediaType.OciIndex, index.GetProperty("mediaType").GetString());
+        return (index, r.Header("OCI-Filters-Applied"));
+    }
+
+    private static JsonElement Entry(JsonElement index, string digest) =>
+        Assert.Single(index.GetProperty("manifests").EnumerateArray(), m => m.GetProperty("digest").GetString() == digest);
+
+    [Fact]
+    public async Task Referrers_lists_the_manifests_with_that_subject()
+    {
+        const string repo = "lists/referrers";
+        var subject = await Registry.PushImageAsync(repo, "v1");
+        var other = await Registry.PushImageAsync(repo, "v2");
+        var annotations = new Dictionary<string, string> { ["org.opencontainers.image.created"] = "2024-05-01T00:00:00Z", ["com.example.note"] = "hello" };
+
+        var sbom = await PushReferrerAsync(repo, await ArtifactAsync(repo, Sbom, annotations), subject.Descriptor());
+        var signature = await PushReferrerAsync(repo, await ArtifactAsync(repo, Signature, null), subject.Descriptor());
+        var configBlob = Blob.Text("""{"kind":"example"}""");
+        await Registry.PushBlobAsync(repo, configBlob);
+        var typedByConfig = await PushReferrerAsync(repo, Json.ImageManifest(MediaType.OciManifest, configBlob.Descriptor(ExampleConfig), []), subject.Descriptor());
+        var bundleIndex = Json.Index(MediaType.OciIndex, [other.Descriptor()]);
+        bundleIndex["artifactType"] = Bundle;
+        var bundle = await PushReferrerAsync(repo, bundleIndex, subject.Descriptor());
+        await PushReferrerAsync(repo, await ArtifactAsync(repo, Sbom, null), other.Descriptor());
+
+        var (index, unfiltered) = await ReferrersAsync($"/v2/{repo}/referrers/{subject.Digest}");
+        Assert.Null(unfiltered);
+        Assert.Equal(4, index.GetProperty("manifests").GetArrayLength());
+        foreach (var (referrer, mediaType, artifactType) in new[]
+        {
+            (sbom, MediaType.OciManifest, Sbom),
+            (signature, MediaType.OciManifest, Signature),
+            (typedByConfig, MediaType.OciManifest, ExampleConfig),
+            (bundle, MediaType.OciIndex, Bundle),
+        })
+        {
+            var entry = Entry(index, referrer.Digest);
+            Assert.Equal(mediaType, entry.GetProperty("mediaType").GetString());
+            Assert.Equal(referrer.Body.Length, entry.GetProperty("size").GetInt64());
+            Assert.Equal(artifactType, entry.GetProperty("artifactType").GetString());
+        }
+        var sbomAnnotations = Entry(index, sbom.Digest).GetProperty("annotations");
+        Assert.Equal(annotations, sbomAnnotations.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!));
+        Assert.False(Entry(index, signature.Digest).TryGetProperty("annotations", out var none) && none.ValueKind != JsonValueKind.Null);
+
+        var (filtered, applied) = await ReferrersAsync($"/v2/{repo}/referrers/{subject.Digest}?artifactType={Uri.EscapeDataString(Sbom)}");
+        Assert.Equal("artifactType", applied);
+        Assert.Equal(sbom.Digest, Assert.Single(filtered.GetProperty("manifests").EnumerateArray()).GetProperty("digest").GetString());
+
+        var (nothing, appliedToNothing) = await ReferrersAsync($"/v2/{repo}/referrers/{subject.Digest}?artifactType=application/vnd.example.none");
+        Assert.Equal("artifactType", appliedToNothing);
+        Assert.Equal(0, nothing.GetProperty("manifests").GetArrayLength());
+
+        using (var delete = await Registry.DeleteAsync($"/v2/{repo}/manifests/{sbom.Digest}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+        }
+        var (after, _) = await ReferrersAsync($"/v2/{repo}/referrers/{subject.Digest}");
+        Assert.Equal(3, after.GetProperty("manifests").GetArrayLength());
+        Assert.DoesNotContain(after.GetProperty("manifests").EnumerateArray(), m => m.GetProperty("digest").GetString() == sbom.Digest);
+    }
+
+    [Fact]
+    public async Task Referrers_of_an_unknown_digest_is_an_empty_index()
+    {
+        await Registry.PushImageAsync("lists/referrers-empty", "v1");
+        var (index, _) = await ReferrersAsync($"/v2/lists/referrers-empty/referrers/{Blob.Random(8).Digest}");
+        Assert.Equal(JsonValueKind.Array, index.GetProperty("manifests").ValueKind);
+        Assert.Equal(0, index.GetProperty("manifests").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Referrers_are_per_repository()
+    {
+        var subject = await Registry.PushImageAsync("lists/referrers-a", "v1");
+        await PushReferrerAsync("lists/referrers-a", await ArtifactAsync("lists/referrers-a", Sbom, null), subject.Descriptor());
+        await Registry.PushManifestAsync("lists/referrers-b", "v1", subject.MediaType, await CopyImageAsync(subject, "lists/referrers-b"));
+
+        var (a, _) = await ReferrersAsync($"/v2/lists/referrers-a/referrers/{subject.Digest}");
+        Assert.Equal(1, a.GetProperty("manifests").GetArrayLength());
+        var (b, _) = await ReferrersAsync($"/v2/lists/referrers-b/referrers/{subject.Digest}");
+        Assert.Equal(0, b.GetProperty("manifests").GetArrayLength());
+    }
+
+    private async Task<byte[]> CopyImageAsync(Image image, string repository)
+    {
+        await Registry.PushBlobAsync(repository, image.Config);
+        await Registry.PushBlobAsync(repository, image.Layer);
+        return image.Manifest;
     }
 }

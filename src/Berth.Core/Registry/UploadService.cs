@@ -113,6 +113,9 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
         return size;
     }
 
+    /// <summary>Removes the session and its data if they still exist (after a failure nobody can resume from).</summary>
+    public Task AbandonAsync(string id, CancellationToken ct) => DeleteAsync(id, ct);
+
     public async Task CancelAsync(string repository, string id, CancellationToken ct)
     {
         await GetAsync(repository, id, ct);

@@ -26,11 +26,21 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
             }
         }
 
+        // Parsed before the session exists, so a malformed digest leaves nothing behind.
+        Digest? monolithic = query.TryGetValue("digest", out var digestText) ? Digest.Parse(digestText.ToString()) : null;
         var session = await uploads.StartAsync(name, ct);
-        if (query.TryGetValue("digest", out var digestText))
+        if (monolithic is { } digest)
         {
-            var digest = Digest.Parse(digestText.ToString());
-            await uploads.CompleteAsync(name, session.Id, digest, new Chunk(ctx.Request.Body, DeclaredLength: ctx.Request.ContentLength), ct);
+            try
+            {
+                await uploads.CompleteAsync(name, session.Id, digest, new Chunk(ctx.Request.Body, DeclaredLength: ctx.Request.ContentLength), ct);
+            }
+            catch
+            {
+                // The client never learnt this session's Location, so nobody can resume it: drop it and its data now.
+                await uploads.AbandonAsync(session.Id, CancellationToken.None);
+                throw;
+            }
             Created(ctx, name, digest);
             return;
         }

@@ -1,64 +1,10 @@
-using System.Net;
 using Berth.Api;
 
 namespace Berth.Tests;
 
-public sealed class RoutingTests(RegistryServer server) : IClassFixture<RegistryServer>
+/// <summary>The path parser and the Range parser, without a server.</summary>
+public sealed class RouteParsingTests
 {
-    private readonly HttpClient _http = server.Http;
-
-    [Fact]
-    public async Task TheBaseEndpointAnswers200()
-    {
-        using var get = await _http.GetAsync("/v2/");
-        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
-        Assert.Equal("registry/2.0", get.Header("Docker-Distribution-API-Version"));
-        Assert.Equal("{}", await get.Content.ReadAsStringAsync());
-        using var noSlash = await _http.GetAsync("/v2");
-        Assert.Equal(HttpStatusCode.OK, noSlash.StatusCode);
-        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/v2/"));
-        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
-    }
-
-    [Theory]
-    [InlineData("/v2/Upper/tags/list")]
-    [InlineData("/v2/a%2F..%2Fb/tags/list")]
-    [InlineData("/v2/a..b/tags/list")]
-    [InlineData("/v2/a//b/tags/list")]
-    [InlineData("/v2/-a/tags/list")]
-    [InlineData("/v2/a_/manifests/latest")]
-    [InlineData("/v2/a%20b/blobs/sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")]
-    public async Task InvalidNamesAre400(string path)
-    {
-        using var response = await _http.GetAsync(path);
-        await response.AssertErrorAsync(400, "NAME_INVALID");
-    }
-
-    [Fact]
-    public async Task AnOverlongNameIs400()
-    {
-        using var response = await _http.GetAsync($"/v2/{new string('a', 256)}/tags/list");
-        await response.AssertErrorAsync(400, "NAME_INVALID");
-    }
-
-    [Fact]
-    public async Task AnUnknownMethodIs405()
-    {
-        using var response = await _http.PostAsync("/v2/routing/app/manifests/latest", null);
-        await response.AssertErrorAsync(405, "UNSUPPORTED");
-    }
-
-    [Theory]
-    [InlineData("/v2/routing/app/unknown/thing")]
-    [InlineData("/v3/")]
-    [InlineData("/")]
-    public async Task UnknownPathsAreJson404(string path)
-    {
-        using var response = await _http.GetAsync(path);
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-    }
-
     [Theory]
     [InlineData("/v2/", "Base", "", "")]
     [InlineData("/v2/_catalog", "Catalog", "", "")]
