@@ -6,15 +6,15 @@ using Berth.Core.Storage;
 
 namespace Berth.Core.Registry;
 
+/// <summary>A piece of an upload as a request carries it: the body and what its headers declare.</summary>
+public sealed record Chunk(Stream Body, long? RangeStart = null, long? RangeEnd = null, long? DeclaredLength = null);
+
 /// <summary>
 /// Blob upload sessions (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs).
 /// The body is read once: each buffer goes to the SHA-256 hasher and to the upload's data. The hasher
 /// lives in memory between chunks; when it is lost (restart, another node) the data is re-hashed at commit.
 /// The session row records how many bytes were acknowledged, so an interrupted chunk is discarded.
 /// </summary>
-/// <summary>A piece of an upload as a request carries it: the body and what its headers declare.</summary>
-public sealed record Chunk(Stream Body, long? RangeStart = null, long? RangeEnd = null, long? DeclaredLength = null);
-
 public sealed class UploadService(IBlobStore store, IMetadataStore metadata, TimeProvider time)
 {
     private const int BufferSize = 1 << 20;
@@ -52,11 +52,9 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
     /// <summary>Appends a chunk; its Content-Range start must equal the acknowledged size.</summary>
     public async Task<UploadSession> AppendAsync(string repository, string id, Chunk chunk, CancellationToken ct)
     {
-        var progress = ProgressOf(id);
-        await progress.Lock.WaitAsync(ct);
+        var (session, progress) = await EnterAsync(repository, id, ct);
         try
         {
-            var session = await GetAsync(repository, id, ct);
             var size = await AppendLockedAsync(session, progress, chunk, ct);
             var now = time.GetUtcNow();
             await metadata.UpdateUploadAsync(id, size, now, ct);
@@ -76,12 +74,10 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
     /// </summary>
     public async Task<long> CompleteAsync(string repository, string id, Digest expected, Chunk? last, CancellationToken ct)
     {
-        var progress = ProgressOf(id);
+        var (session, progress) = await EnterAsync(repository, id, ct);
         long size;
-        await progress.Lock.WaitAsync(ct);
         try
         {
-            var session = await GetAsync(repository, id, ct);
             if (session.Committing is { } committed)
             {
                 if (committed != expected)
@@ -148,8 +144,25 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
         await store.DeleteUploadAsync(id, ct);
     }
 
-    private Progress ProgressOf(string id) =>
-        _progress.GetOrAdd(id, static _ => new Progress(IncrementalHash.CreateHash(HashAlgorithmName.SHA256), -1));
+    /// <summary>
+    /// Takes the upload's lock and reads its session under it. The session is checked first, so requests
+    /// for made-up ids leave no hasher behind and cannot grow the table.
+    /// </summary>
+    private async Task<(UploadSession Session, Progress Progress)> EnterAsync(string repository, string id, CancellationToken ct)
+    {
+        await GetAsync(repository, id, ct);
+        var progress = _progress.GetOrAdd(id, static _ => new Progress(IncrementalHash.CreateHash(HashAlgorithmName.SHA256), -1));
+        await progress.Lock.WaitAsync(ct);
+        try
+        {
+            return (await GetAsync(repository, id, ct), progress);
+        }
+        catch
+        {
+            progress.Lock.Release();
+            throw;
+        }
+    }
 
     private void Forget(string id)
     {

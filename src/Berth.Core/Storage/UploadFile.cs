@@ -22,8 +22,8 @@ internal sealed class UploadFile : IUploadWriter
 
     private readonly SafeFileHandle _file;
     private SafeFileHandle? _direct;
-    private AlignedBuffer _filling;
-    private AlignedBuffer _writing;
+    private AlignedBuffer? _filling;
+    private AlignedBuffer? _writing;
     private Task _pending = Task.CompletedTask;
     private long _position;
 
@@ -32,8 +32,6 @@ internal sealed class UploadFile : IUploadWriter
         _file = file;
         _direct = direct;
         _position = position;
-        _filling = Rent();
-        _writing = Rent();
     }
 
     private static AlignedBuffer Rent() => Pool.TryDequeue(out var b) ? b : new AlignedBuffer(BufferSize, Alignment);
@@ -44,7 +42,8 @@ internal sealed class UploadFile : IUploadWriter
         if (Pool.Count < MaxPooled) Pool.Enqueue(buffer);
     }
 
-    public Memory<byte> Buffer => _filling.Memory;
+    /// <summary>Rented on first use: opening an upload only to create it (or to complete it without a body) costs no buffers.</summary>
+    public Memory<byte> Buffer => (_filling ??= Rent()).Memory;
 
     /// <summary>Opens the upload at <paramref name="offset"/>, discarding anything written past it.</summary>
     public static UploadFile Open(string path, long offset)
@@ -71,7 +70,7 @@ internal sealed class UploadFile : IUploadWriter
     {
         await _pending;
         (_filling, _writing) = (_writing, _filling);
-        var block = _writing;
+        var block = _writing ?? throw new InvalidOperationException("WriteAsync before Buffer was filled");
         if (count < OverlapFrom)
         {
             Write(block.Memory.Span[..count]);
@@ -118,8 +117,8 @@ internal sealed class UploadFile : IUploadWriter
         {
             _direct?.Dispose();
             _file.Dispose();
-            Return(_filling);
-            Return(_writing);
+            if (_filling is not null) Return(_filling);
+            if (_writing is not null) Return(_writing);
         }
     }
 
