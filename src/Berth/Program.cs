@@ -6,13 +6,14 @@ using Berth.Hosting;
 var configOption = new Option<string?>("--config", "-c") { Description = "configuration file (default: ./berth.yml when present, or BERTH_CONFIG)" };
 var listenOption = new Option<string?>("--listen") { Description = "address to listen on, HOST:PORT (default 127.0.0.1:5000; env BERTH_LISTEN)" };
 var dataOption = new Option<string?>("--data") { Description = "data directory for blobs and metadata (default ./data; env BERTH_DATA)" };
+var openOption = new Option<bool>("--open") { Description = "allow a non-loopback --listen address although there is no authentication (env BERTH_OPEN)" };
 
-var serve = new Command("serve", "Run the registry") { configOption, listenOption, dataOption };
+var serve = new Command("serve", "Run the registry") { configOption, listenOption, dataOption, openOption };
 serve.SetAction(async (parse, ct) =>
 {
     var file = parse.GetValue(configOption) ?? Environment.GetEnvironmentVariable("BERTH_CONFIG") ?? (File.Exists("berth.yml") ? "berth.yml" : null);
     var (options, errors) = ConfigLoader.Load(file, Environment.GetEnvironmentVariable,
-        new ConfigLoader.Overrides(parse.GetValue(listenOption), parse.GetValue(dataOption)));
+        new ConfigLoader.Overrides(parse.GetValue(listenOption), parse.GetValue(dataOption), parse.GetValue(openOption)));
     if (options is null)
     {
         foreach (var e in errors) Console.Error.WriteLine($"berth: {file ?? "configuration"}: {e}");

@@ -58,6 +58,30 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Contains(errors, e => e.StartsWith("maxManifestBytes:", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("0.0.0.0:5000")]
+    [InlineData(":5000")]
+    [InlineData("192.0.2.10:5000")]
+    public void AnAddressOthersCanReachNeedsOpen(string listen)
+    {
+        var (refused, errors) = ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen));
+        Assert.Null(refused);
+        Assert.Contains("--open", Assert.Single(errors));
+        var (flag, _) = ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen, Open: true));
+        Assert.True(flag!.Open);
+        var (env, _) = ConfigLoader.Load(null, Env(("BERTH_OPEN", "true")), new ConfigLoader.Overrides(Listen: listen));
+        Assert.NotNull(env);
+        var (file, _) = ConfigLoader.Load(File($"listen: \"{listen}\"\nopen: true\n"), Env(), new ConfigLoader.Overrides());
+        Assert.NotNull(file);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:5000")]
+    [InlineData("localhost:5000")]
+    [InlineData("[::1]:5000")]
+    public void LoopbackNeedsNothing(string listen) =>
+        Assert.NotNull(ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen)).Options);
+
     [Fact]
     public void UnknownKeysAreErrorsWithTheirLine()
     {

@@ -14,6 +14,9 @@ public sealed record BerthOptions
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
     public bool AccessLog { get; init; }
 
+    /// <summary>Serve a non-loopback address although there is no authentication: an explicit choice.</summary>
+    public bool Open { get; init; }
+
     public IPEndPoint ListenEndPoint => ParseEndPoint(Listen) ?? throw new InvalidOperationException("unvalidated options");
 
     internal static IPEndPoint? ParseEndPoint(string value)
@@ -41,9 +44,10 @@ public static class ConfigLoader
         public string? MaxManifestBytes;
         public string? LogLevel;
         public string? AccessLog;
+        public string? Open;
     }
 
-    public sealed record Overrides(string? Listen = null, string? Data = null);
+    public sealed record Overrides(string? Listen = null, string? Data = null, bool Open = false);
 
     private static FileModel ReadFile(string file)
     {
@@ -64,6 +68,7 @@ public static class ConfigLoader
                 case "maxManifestBytes": model.MaxManifestBytes = value; break;
                 case "logLevel": model.LogLevel = value; break;
                 case "accessLog": model.AccessLog = value; break;
+                case "open": model.Open = value; break;
                 default: throw new ConfigException(keyNode, $"unknown key \"{key}\"");
             }
         }
@@ -106,6 +111,14 @@ public static class ConfigLoader
         var accessLogText = env("BERTH_ACCESS_LOG") ?? model.AccessLog;
         var accessLog = false;
         if (accessLogText is not null && !bool.TryParse(accessLogText, out accessLog)) errors.Add($"accessLog: \"{accessLogText}\" is not true or false");
+        var openText = env("BERTH_OPEN") ?? model.Open;
+        var open = flags.Open;
+        if (!open && openText is not null && !bool.TryParse(openText, out open)) errors.Add($"open: \"{openText}\" is not true or false");
+        // Security by default: with no authentication yet, anyone who reaches the port may push and pull.
+        if (BerthOptions.ParseEndPoint(listen) is { } endPoint && !IPAddress.IsLoopback(endPoint.Address) && !open)
+        {
+            errors.Add($"listen: {listen} is reachable from other machines and Berth has no authentication yet, so anyone could push and pull; pass --open (open: true, BERTH_OPEN=true) to serve it anyway");
+        }
 
         if (BerthOptions.ParseEndPoint(listen) is null) errors.Add($"listen: \"{listen}\" is not HOST:PORT (for example 127.0.0.1:5000)");
         if (string.IsNullOrWhiteSpace(data)) errors.Add("data: must name a directory");
@@ -123,7 +136,7 @@ public static class ConfigLoader
 
         return errors.Count > 0
             ? (null, errors)
-            : (new BerthOptions { Listen = listen, Data = data, UploadExpiry = expiry, MaxManifestBytes = maxManifest, LogLevel = logLevel, AccessLog = accessLog }, errors);
+            : (new BerthOptions { Listen = listen, Data = data, UploadExpiry = expiry, MaxManifestBytes = maxManifest, LogLevel = logLevel, AccessLog = accessLog, Open = open }, errors);
     }
 
     /// <summary>"90s", "30m", "24h", "7d".</summary>
