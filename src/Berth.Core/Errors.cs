@@ -25,6 +25,8 @@ public enum ErrorCode
     TooLarge,
     Unavailable,
     PaginationNumberInvalid,
+    /// <summary>A fault of the server, not of the request (disk full, database gone).</summary>
+    Unknown,
 }
 
 /// <summary>The one table that maps each error code to its wire code and HTTP status.</summary>
@@ -51,6 +53,7 @@ public static class ErrorTable
         ErrorCode.TooLarge => ("SIZE_INVALID", 413),
         ErrorCode.Unavailable => ("UNAVAILABLE", 503),
         ErrorCode.PaginationNumberInvalid => ("PAGINATION_NUMBER_INVALID", 400),
+        ErrorCode.Unknown => ("UNKNOWN", 500),
         _ => throw new ArgumentOutOfRangeException(nameof(code)),
     };
 }

@@ -8,7 +8,7 @@ namespace Berth.Api;
 /// as one terminal middleware: <see cref="V2Route"/> parses the path, the table in <see cref="Dispatch"/> picks the
 /// handler, and <see cref="WriteErrorAsync"/> is the one place that writes the spec's error body.
 /// </summary>
-internal sealed class RegistryApi(BlobEndpoints blobs, UploadEndpoints uploads, ManifestEndpoints manifests, ListEndpoints lists, ILogger<RegistryApi> log)
+internal sealed partial class RegistryApi(BlobEndpoints blobs, UploadEndpoints uploads, ManifestEndpoints manifests, ListEndpoints lists, ILogger<RegistryApi> log)
 {
     public async Task HandleAsync(HttpContext ctx)
     {
@@ -39,7 +39,16 @@ internal sealed class RegistryApi(BlobEndpoints blobs, UploadEndpoints uploads, 
         catch (Exception e) when (e is IOException && ctx.RequestAborted.IsCancellationRequested)
         {
         }
+        catch (Exception e)
+        {
+            // The server's own fault (disk full, database unavailable): logged in full, answered in the spec's shape.
+            ServerFault(e, ctx.Request.Method, ctx.Request.Path.Value ?? "");
+            await WriteErrorAsync(ctx, ErrorCode.Unknown, "internal error; the registry's log has the details", null);
+        }
     }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
+    private partial void ServerFault(Exception e, string method, string path);
 
     /// <summary>Every route of the API, by path shape and method.</summary>
     private Task Dispatch(HttpContext ctx, V2Route route) => (route.Kind, ctx.Request.Method) switch
