@@ -43,7 +43,14 @@ public sealed class FileSystemBlobStore : IBlobStore
 
     public ValueTask DeleteAsync(Digest digest, CancellationToken ct)
     {
-        File.Delete(_paths.Blob(digest));
+        try
+        {
+            File.Delete(_paths.Blob(digest));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // No blob with this digest's prefix was ever stored: it is absent, which is not an error.
+        }
         return ValueTask.CompletedTask;
     }
 
