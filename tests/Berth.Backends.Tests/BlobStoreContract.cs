@@ -112,6 +112,15 @@ public abstract class BlobStoreContract : IDisposable
     }
 
     [Fact]
+    public async Task DeletingADigestNeverStoredIsHarmless()
+    {
+        var store = Open();
+        var never = Digest.Compute(Guid.NewGuid().ToByteArray());
+        await store.DeleteAsync(never, _ct);
+        Assert.Null(await ReadAsync(store, never));
+    }
+
+    [Fact]
     public async Task UploadsCanBeReadBackForRehashing()
     {
         var store = Open();
