@@ -25,6 +25,12 @@ public enum ErrorCode
     TooLarge,
     Unavailable,
     PaginationNumberInvalid,
+    /// <summary>Management API: no such user, organisation, team or token.</summary>
+    NotFound,
+    /// <summary>Management API: the name is taken, or the change contradicts the current state.</summary>
+    Conflict,
+    /// <summary>Management API: the request body or parameters are malformed.</summary>
+    InvalidRequest,
     /// <summary>A fault of the server, not of the request (disk full, database gone).</summary>
     Unknown,
 }
@@ -53,6 +59,9 @@ public static class ErrorTable
         ErrorCode.TooLarge => ("SIZE_INVALID", 413),
         ErrorCode.Unavailable => ("UNAVAILABLE", 503),
         ErrorCode.PaginationNumberInvalid => ("PAGINATION_NUMBER_INVALID", 400),
+        ErrorCode.NotFound => ("NOT_FOUND", 404),
+        ErrorCode.Conflict => ("CONFLICT", 409),
+        ErrorCode.InvalidRequest => ("INVALID_REQUEST", 400),
         ErrorCode.Unknown => ("UNKNOWN", 500),
         _ => throw new ArgumentOutOfRangeException(nameof(code)),
     };

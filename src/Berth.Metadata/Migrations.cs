@@ -70,5 +70,84 @@ internal static class Migrations
             committing TEXT
         ) WITHOUT ROWID;
         """,
+        """
+        -- Users, robots and organisations share one set of names; users and organisations are also namespaces.
+        CREATE TABLE accounts (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            password_hash TEXT,
+            admin INTEGER NOT NULL DEFAULT 0,
+            default_visibility TEXT NOT NULL DEFAULT 'private',
+            created INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE org_members (
+            organization TEXT NOT NULL,
+            member TEXT NOT NULL,
+            owner INTEGER NOT NULL,
+            PRIMARY KEY (organization, member)
+        ) WITHOUT ROWID;
+        CREATE INDEX org_members_member ON org_members(member);
+
+        CREATE TABLE teams (
+            organization TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (organization, name)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE team_members (
+            organization TEXT NOT NULL,
+            team TEXT NOT NULL,
+            member TEXT NOT NULL,
+            PRIMARY KEY (organization, team, member)
+        ) WITHOUT ROWID;
+        CREATE INDEX team_members_member ON team_members(member);
+
+        -- A role (1 read, 2 write, 3 admin) on a namespace or a repository, for "user:NAME" or "team:ORG/TEAM".
+        CREATE TABLE grants (
+            target TEXT NOT NULL,
+            namespace INTEGER NOT NULL,
+            subject TEXT NOT NULL,
+            role INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (target, namespace, subject)
+        ) WITHOUT ROWID;
+        CREATE INDEX grants_subject ON grants(subject);
+
+        -- Visibility is recorded per repository once set or once its namespace's default changes.
+        CREATE TABLE repository_settings (
+            name TEXT PRIMARY KEY,
+            visibility TEXT,
+            description TEXT,
+            updated INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        -- Access tokens: only a hash of the secret is kept. Scopes are "pattern:actions" separated by spaces.
+        CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            account TEXT NOT NULL,
+            name TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            expires INTEGER,
+            revoked INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX tokens_account ON tokens(account);
+
+        CREATE TABLE audit_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            address TEXT,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            success INTEGER NOT NULL,
+            detail TEXT
+        );
+        CREATE INDEX audit_events_actor ON audit_events(actor, id);
+        CREATE INDEX audit_events_action ON audit_events(action, id);
+        """,
     ];
 }

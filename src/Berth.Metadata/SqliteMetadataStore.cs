@@ -2,47 +2,22 @@ using System.Text.Json;
 using Berth.Core;
 using Berth.Core.Metadata;
 using Microsoft.Data.Sqlite;
+using static Berth.Metadata.Sql;
 
 namespace Berth.Metadata;
 
 /// <summary>
-/// Metadata in one SQLite file in WAL mode. Readers never block the single writer; writes take the
-/// write lock up front (BEGIN IMMEDIATE) so concurrent pushes queue instead of failing on upgrade.
-/// synchronous=NORMAL: a committed transaction survives a crash of the process (kill -9); a power
-/// cut may roll back the last transactions.
+/// Metadata in SQLite (see <see cref="SqliteDatabase"/> for the durability and locking rules).
 /// </summary>
 public sealed class SqliteMetadataStore : IMetadataStore
 {
-    private readonly string _connectionString;
+    private readonly SqliteDatabase _db;
 
-    public SqliteMetadataStore(string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
-    }
+    public SqliteMetadataStore(string path) => _db = new SqliteDatabase(path);
 
-    // Pooled connections keep their native handle; per-connection settings are applied once per handle.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> Configured = new();
+    public SqliteMetadataStore(SqliteDatabase db) => _db = db;
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
-    {
-        var c = new SqliteConnection(_connectionString);
-        await c.OpenAsync(ct);
-        if (c.Handle is { } handle && !Configured.TryGetValue(handle, out _))
-        {
-            await using var cmd = c.CreateCommand();
-            cmd.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
-            await cmd.ExecuteNonQueryAsync(ct);
-            Configured.AddOrUpdate(handle, handle);
-        }
-        return c;
-    }
+    private Task<SqliteConnection> OpenAsync(CancellationToken ct) => _db.OpenAsync(ct);
 
     public async Task MigrateAsync(CancellationToken ct)
     {
@@ -101,15 +76,16 @@ public sealed class SqliteMetadataStore : IMetadataStore
         await tx.CommitAsync(ct);
     }
 
-    public async Task<long?> MountBlobAsync(string repository, Digest digest, string? from, Func<string, bool> mayRead, CancellationToken ct)
+    public async Task<long?> MountBlobAsync(string repository, Digest digest, string? from, Func<string, ValueTask<bool>> mayRead, CancellationToken ct)
     {
         await using var c = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(c, ct);
         var sources = from is not null
             ? [from]
             : await Strings(c, tx, "SELECT repository FROM repository_blobs WHERE digest = $d ORDER BY repository LIMIT 1000", ct, ("$d", digest.ToString()));
-        foreach (var source in sources.Where(mayRead))
+        foreach (var source in sources)
         {
+            if (!await mayRead(source)) continue;
             var size = await Scalar(c, tx,
                 "SELECT b.size FROM repository_blobs l JOIN blobs b ON b.digest = l.digest WHERE l.repository = $r AND l.digest = $d",
                 ct, ("$r", source), ("$d", digest.ToString()));
@@ -264,47 +240,11 @@ public sealed class SqliteMetadataStore : IMetadataStore
         return result;
     }
 
-    private static async Task<SqliteTransaction> BeginWriteAsync(SqliteConnection c, CancellationToken ct) =>
-        (SqliteTransaction)await c.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, ct);
-
     private static Task EnsureRepository(SqliteConnection c, SqliteTransaction tx, string repository, long now, CancellationToken ct) =>
         Exec(c, tx, "INSERT INTO repositories (name, created) VALUES ($r, $t) ON CONFLICT DO NOTHING", ct, ("$r", repository), ("$t", now));
 
     private static Task Link(SqliteConnection c, SqliteTransaction tx, string repository, string digest, long now, CancellationToken ct) =>
         Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES ($r, $d, $t) ON CONFLICT DO NOTHING", ct, ("$r", repository), ("$d", digest), ("$t", now));
-
-    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-
-    private static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return cmd;
-    }
-
-    private static async Task<int> Exec(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
-    {
-        await using var cmd = Command(c, tx, sql, p);
-        return await cmd.ExecuteNonQueryAsync(ct);
-    }
-
-    private static async Task<object?> Scalar(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
-    {
-        await using var cmd = Command(c, tx, sql, p);
-        var v = await cmd.ExecuteScalarAsync(ct);
-        return v is DBNull ? null : v;
-    }
-
-    private static async Task<List<string>> Strings(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
-    {
-        await using var cmd = Command(c, tx, sql, p);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var result = new List<string>();
-        while (await reader.ReadAsync(ct)) result.Add(reader.GetString(0));
-        return result;
-    }
 
     private static async Task<ManifestInfo?> ManifestRow(SqliteConnection c, string sql, CancellationToken ct, params (string, object?)[] p)
     {

@@ -6,14 +6,17 @@ using Berth.Hosting;
 var configOption = new Option<string?>("--config", "-c") { Description = "configuration file (default: ./berth.yml when present, or BERTH_CONFIG)" };
 var listenOption = new Option<string?>("--listen") { Description = "address to listen on, HOST:PORT (default 127.0.0.1:5000; env BERTH_LISTEN)" };
 var dataOption = new Option<string?>("--data") { Description = "data directory for blobs and metadata (default ./data; env BERTH_DATA)" };
-var openOption = new Option<bool>("--open") { Description = "allow a non-loopback --listen address although there is no authentication (env BERTH_OPEN)" };
+var openOption = new Option<bool>("--open") { Description = "allow a non-loopback --listen address while no user exists, so authentication is off (env BERTH_OPEN)" };
+var tlsCertOption = new Option<string?>("--tls-cert") { Description = "serve HTTPS with this PEM certificate (chain) file (env BERTH_TLS_CERT)" };
+var tlsKeyOption = new Option<string?>("--tls-key") { Description = "the PEM private key of --tls-cert (env BERTH_TLS_KEY)" };
 
-var serve = new Command("serve", "Run the registry") { configOption, listenOption, dataOption, openOption };
+var serve = new Command("serve", "Run the registry") { configOption, listenOption, dataOption, openOption, tlsCertOption, tlsKeyOption };
 serve.SetAction(async (parse, ct) =>
 {
     var file = parse.GetValue(configOption) ?? Environment.GetEnvironmentVariable("BERTH_CONFIG") ?? (File.Exists("berth.yml") ? "berth.yml" : null);
     var (options, errors) = ConfigLoader.Load(file, Environment.GetEnvironmentVariable,
-        new ConfigLoader.Overrides(parse.GetValue(listenOption), parse.GetValue(dataOption), parse.GetValue(openOption)));
+        new ConfigLoader.Overrides(parse.GetValue(listenOption), parse.GetValue(dataOption), parse.GetValue(openOption),
+            parse.GetValue(tlsCertOption), parse.GetValue(tlsKeyOption)));
     if (options is null)
     {
         foreach (var e in errors) Console.Error.WriteLine($"berth: {file ?? "configuration"}: {e}");
@@ -25,7 +28,8 @@ serve.SetAction(async (parse, ct) =>
         app = await ServerHost.BuildAsync(options, ct);
         await app.StartAsync(ct);
     }
-    catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException
+        or System.Security.Cryptography.CryptographicException or Berth.Core.RegistryException)
     {
         // A start-up failure is the operator's to fix (port taken, data directory unwritable): say what, not where in the code.
         Console.Error.WriteLine($"berth: cannot start: {e.Message}");
@@ -34,7 +38,15 @@ serve.SetAction(async (parse, ct) =>
     await using (app)
     {
         app.Logger.LogInformation("Berth {Version} listening on {Urls}, data in {Data}", Version(), string.Join(", ", app.Urls), Path.GetFullPath(options.Data));
-        app.Logger.LogWarning("No authentication yet: anyone who can reach {Urls} may push and pull", string.Join(", ", app.Urls));
+        if (await app.Services.GetRequiredService<Berth.Core.Access.AccessControl>().IsEnabledAsync(ct))
+        {
+            app.Logger.LogInformation("Authentication is on: anonymous callers may pull public repositories only; sign in at {Realm}", "/token");
+        }
+        else
+        {
+            app.Logger.LogWarning("Authentication is off (no user exists): anyone who can reach {Urls} may push and pull. Set BERTH_ADMIN_PASSWORD or run 'berth user add' to turn it on",
+                string.Join(", ", app.Urls));
+        }
         await app.WaitForShutdownAsync(ct);
     }
     return 0;
@@ -57,6 +69,7 @@ check.SetAction(parse =>
 var config = new Command("config", "Work with configuration files") { check };
 
 var root = new RootCommand("Berth: a container image registry (OCI Distribution API)") { serve, config };
+foreach (var command in Berth.Cli.Commands()) root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();
 
 static string Version() =>

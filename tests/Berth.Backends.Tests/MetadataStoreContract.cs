@@ -74,12 +74,12 @@ public abstract class MetadataStoreContract : IDisposable, IAsyncLifetime
     public async Task MountsFromANamedRepositoryOrAnyReadableOne()
     {
         var digest = await BlobAsync("team/source", "shared layer");
-        Assert.Null(await _store.MountBlobAsync("team/x", digest, "team/other", _ => true, _ct));
-        Assert.Equal(12, await _store.MountBlobAsync("team/x", digest, "team/source", _ => true, _ct));
+        Assert.Null(await _store.MountBlobAsync("team/x", digest, "team/other", _ => ValueTask.FromResult(true), _ct));
+        Assert.Equal(12, await _store.MountBlobAsync("team/x", digest, "team/source", _ => ValueTask.FromResult(true), _ct));
         Assert.Equal(12, await _store.GetLinkedBlobAsync("team/x", digest, _ct));
-        Assert.Null(await _store.MountBlobAsync("team/y", digest, null, _ => false, _ct));
+        Assert.Null(await _store.MountBlobAsync("team/y", digest, null, _ => ValueTask.FromResult(false), _ct));
         Assert.Null(await _store.GetLinkedBlobAsync("team/y", digest, _ct));
-        Assert.Equal(12, await _store.MountBlobAsync("team/y", digest, null, r => r == "team/source", _ct));
+        Assert.Equal(12, await _store.MountBlobAsync("team/y", digest, null, r => ValueTask.FromResult(r == "team/source"), _ct));
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public abstract class MetadataStoreContract : IDisposable, IAsyncLifetime
         var index = Index(image.Digest);
         Assert.Equal(ErrorCode.ManifestBlobUnknown, (await Assert.ThrowsAsync<RegistryException>(() => _store.PutManifestAsync("team/app", index, "multi", Now, _ct))).Code);
 
-        await _store.MountBlobAsync("team/app", layer, "other/repo", _ => true, _ct);
+        await _store.MountBlobAsync("team/app", layer, "other/repo", _ => ValueTask.FromResult(true), _ct);
         await _store.PutManifestAsync("team/app", image, "1.0", Now, _ct);
         await _store.PutManifestAsync("team/app", index, "multi", Now, _ct);
         Assert.Equal(image.Digest, (await _store.ResolveTagAsync("team/app", "1.0", _ct))!.Digest);

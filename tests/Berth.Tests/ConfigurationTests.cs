@@ -1,3 +1,4 @@
+using Berth.Hosting;
 using Berth.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -59,21 +60,29 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Theory]
-    [InlineData("0.0.0.0:5000")]
-    [InlineData(":5000")]
-    [InlineData("192.0.2.10:5000")]
-    public void AnAddressOthersCanReachNeedsOpen(string listen)
+    [InlineData("0.0.0.0:0")]
+    [InlineData(":0")]
+    public async Task AnAddressOthersCanReachNeedsAUserOrOpen(string listen)
     {
-        var (refused, errors) = ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen));
-        Assert.Null(refused);
-        Assert.Contains("--open", Assert.Single(errors));
-        var (flag, _) = ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen, Open: true));
-        Assert.True(flag!.Open);
-        var (env, _) = ConfigLoader.Load(null, Env(("BERTH_OPEN", "true")), new ConfigLoader.Overrides(Listen: listen));
-        Assert.NotNull(env);
-        var (file, _) = ConfigLoader.Load(File($"listen: \"{listen}\"\nopen: true\n"), Env(), new ConfigLoader.Overrides());
-        Assert.NotNull(file);
+        var data = Directory.CreateTempSubdirectory("berth-cfg-").FullName;
+        try
+        {
+            // Refused before anything binds: no user means no authentication.
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerHost.BuildAsync(Options(listen, data)));
+            Assert.Contains("--open", refused.Message);
+            await using (await ServerHost.BuildAsync(Options(listen, data) with { Open = true })) { }
+            // With a user, authentication is on and the address is allowed.
+            await using (await ServerHost.BuildAsync(Options(listen, data) with { AdminPassword = "correct horse" })) { }
+            await using (await ServerHost.BuildAsync(Options(listen, data))) { }
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
     }
+
+    private static BerthOptions Options(string listen, string data) =>
+        ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen, Data: data)).Options! with { LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning };
 
     [Theory]
     [InlineData("127.0.0.1:5000")]

@@ -43,7 +43,7 @@ public interface IMetadataStore
     /// Links a blob that another repository already links: <paramref name="from"/> when given, else any
     /// repository that <paramref name="mayRead"/> allows. Returns the size, or null when nothing could be mounted.
     /// </summary>
-    Task<long?> MountBlobAsync(string repository, Digest digest, string? from, Func<string, bool> mayRead, CancellationToken ct);
+    Task<long?> MountBlobAsync(string repository, Digest digest, string? from, Func<string, ValueTask<bool>> mayRead, CancellationToken ct);
 
     /// <summary>Removes the repository's link to a blob; false when it had none.</summary>
     Task<bool> UnlinkBlobAsync(string repository, Digest digest, CancellationToken ct);

@@ -29,7 +29,7 @@ public sealed class BlobService(IBlobStore store, IMetadataStore metadata, Regis
     }
 
     /// <summary>Links a blob readable elsewhere into <paramref name="repository"/>; returns its size, or null when it cannot be mounted.</summary>
-    public Task<long?> MountAsync(string repository, Digest digest, string? from, Func<string, bool> mayRead, CancellationToken ct) =>
+    public Task<long?> MountAsync(string repository, Digest digest, string? from, Func<string, ValueTask<bool>> mayRead, CancellationToken ct) =>
         metadata.MountBlobAsync(repository, digest, from, mayRead, ct);
 
     public async Task<bool> DeleteAsync(string repository, Digest digest, CancellationToken ct)

@@ -19,10 +19,23 @@ internal sealed class ListEndpoints(ManifestService manifests)
         if (ctx.Request.Method == "GET") await ctx.Response.Body.WriteAsync(EmptyObject);
     }
 
-    public async Task Catalog(HttpContext ctx)
+    /// <summary>The catalog; with <paramref name="visible"/>, only the repositories it admits (the caller may pull).</summary>
+    public async Task Catalog(HttpContext ctx, Func<string, ValueTask<bool>>? visible)
     {
         var (limit, last) = Page(ctx);
-        var names = await manifests.ListRepositoriesAsync(last, limit + 1, ctx.RequestAborted);
+        List<string> names = [];
+        while (names.Count <= limit)
+        {
+            var want = visible is null ? limit + 1 : Math.Max(limit + 1, 500);
+            var batch = await manifests.ListRepositoriesAsync(last, want, ctx.RequestAborted);
+            foreach (var name in batch)
+            {
+                if (visible is null || await visible(name)) names.Add(name);
+                if (names.Count > limit) break;
+            }
+            if (visible is null || batch.Count < want) break;
+            last = batch[^1];
+        }
         var page = Trim(ctx, names, limit, "/v2/_catalog");
         await WriteJson(ctx, new Catalog(page), WireJson.Default.Catalog);
     }

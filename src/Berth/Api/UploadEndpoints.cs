@@ -1,11 +1,13 @@
 using Berth.Core;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
+using Berth.Auth;
+using Berth.Core.Access;
 
 namespace Berth.Api;
 
 /// <summary>Blob uploads: monolithic, chunked and streamed, and cross-repository mounts.</summary>
-internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
+internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs, AccessControl access)
 {
     public async Task Start(HttpContext ctx, string name)
     {
@@ -17,7 +19,11 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
             // A malformed "from" cannot name a repository; the spec then asks for a plain upload session.
             if (from.Length == 0 || Names.IsValidRepository(from))
             {
-                var mounted = await blobs.MountAsync(name, mountDigest, from.Length == 0 ? null : from, MayRead, ct);
+                // The source must be readable by the caller, or the mount quietly becomes an upload: nothing tells
+                // the caller whether the blob exists in a repository it may not see.
+                var caller = Authenticator.CallerOf(ctx);
+                var mounted = await blobs.MountAsync(name, mountDigest, from.Length == 0 ? null : from,
+                    async source => await access.DecideAsync(caller, source, RepoActions.Pull, ct) == RepoActions.Pull, ct);
                 if (mounted is not null)
                 {
                     Created(ctx, name, mountDigest);
@@ -86,9 +92,6 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
         await uploads.CancelAsync(name, id, ctx.RequestAborted);
         ctx.Response.StatusCode = StatusCodes.Status204NoContent;
     }
-
-    // Until accounts exist (issue 3) every repository is readable by everyone.
-    private static bool MayRead(string repository) => true;
 
     private static void Created(HttpContext ctx, string name, Digest digest)
     {

@@ -19,4 +19,5 @@ internal sealed record WireDescriptor(string MediaType, string Digest, long Size
 [JsonSerializable(typeof(TagList))]
 [JsonSerializable(typeof(Catalog))]
 [JsonSerializable(typeof(ImageIndex))]
+[JsonSerializable(typeof(Auth.TokenResponse))]
 internal sealed partial class WireJson : JsonSerializerContext;

@@ -14,8 +14,36 @@ public sealed record BerthOptions
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
     public bool AccessLog { get; init; }
 
-    /// <summary>Serve a non-loopback address although there is no authentication: an explicit choice.</summary>
+    /// <summary>Serve a non-loopback address although no user exists (so authentication is off): an explicit choice.</summary>
     public bool Open { get; init; }
+
+    /// <summary>HTTPS: PEM certificate (chain) and private key files. Both or neither.</summary>
+    public string? TlsCert { get; init; }
+    public string? TlsKey { get; init; }
+
+    /// <summary>The URL clients reach Berth at (behind a reverse proxy); the token realm is built from it. Default: the request's own.</summary>
+    public string? PublicUrl { get; init; }
+
+    /// <summary>Behind a reverse proxy: take the client address from X-Forwarded-For (the proxy must overwrite it).</summary>
+    public bool TrustProxy { get; init; }
+
+    /// <summary>The ES256 key that signs bearer tokens; created on first start. Nodes of one deployment share it.</summary>
+    public string? TokenKey { get; init; }
+    public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Pulls (manifest GETs) allowed per window: per address for anonymous callers, per account when signed in. 0 is unlimited.</summary>
+    public int PullLimitAnonymous { get; init; }
+    public int PullLimitSignedIn { get; init; }
+    public TimeSpan PullLimitWindow { get; init; } = TimeSpan.FromHours(6);
+
+    /// <summary>Failed sign-ins for one account from one address before that pair is locked out for <see cref="LoginLockout"/>.</summary>
+    public int LoginMaxFailures { get; init; } = 5;
+    public TimeSpan LoginLockout { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>From BERTH_ADMIN_PASSWORD only: creates or resets the user "admin" at start. Never logged.</summary>
+    public string? AdminPassword { get; init; }
+
+    public bool IsLoopback => IPAddress.IsLoopback(ListenEndPoint.Address);
 
     public IPEndPoint ListenEndPoint => ParseEndPoint(Listen) ?? throw new InvalidOperationException("unvalidated options");
 
@@ -45,9 +73,20 @@ public static class ConfigLoader
         public string? LogLevel;
         public string? AccessLog;
         public string? Open;
+        public string? TlsCert;
+        public string? TlsKey;
+        public string? PublicUrl;
+        public string? TrustProxy;
+        public string? TokenKey;
+        public string? TokenLifetime;
+        public string? PullLimitAnonymous;
+        public string? PullLimitSignedIn;
+        public string? PullLimitWindow;
+        public string? LoginMaxFailures;
+        public string? LoginLockout;
     }
 
-    public sealed record Overrides(string? Listen = null, string? Data = null, bool Open = false);
+    public sealed record Overrides(string? Listen = null, string? Data = null, bool Open = false, string? TlsCert = null, string? TlsKey = null);
 
     private static FileModel ReadFile(string file)
     {
@@ -69,6 +108,17 @@ public static class ConfigLoader
                 case "logLevel": model.LogLevel = value; break;
                 case "accessLog": model.AccessLog = value; break;
                 case "open": model.Open = value; break;
+                case "tlsCert": model.TlsCert = value; break;
+                case "tlsKey": model.TlsKey = value; break;
+                case "publicUrl": model.PublicUrl = value; break;
+                case "trustProxy": model.TrustProxy = value; break;
+                case "tokenKey": model.TokenKey = value; break;
+                case "tokenLifetime": model.TokenLifetime = value; break;
+                case "pullLimitAnonymous": model.PullLimitAnonymous = value; break;
+                case "pullLimitSignedIn": model.PullLimitSignedIn = value; break;
+                case "pullLimitWindow": model.PullLimitWindow = value; break;
+                case "loginMaxFailures": model.LoginMaxFailures = value; break;
+                case "loginLockout": model.LoginLockout = value; break;
                 default: throw new ConfigException(keyNode, $"unknown key \"{key}\"");
             }
         }
@@ -114,12 +164,6 @@ public static class ConfigLoader
         var openText = env("BERTH_OPEN") ?? model.Open;
         var open = flags.Open;
         if (!open && openText is not null && !bool.TryParse(openText, out open)) errors.Add($"open: \"{openText}\" is not true or false");
-        // Security by default: with no authentication yet, anyone who reaches the port may push and pull.
-        if (BerthOptions.ParseEndPoint(listen) is { } endPoint && !IPAddress.IsLoopback(endPoint.Address) && !open)
-        {
-            errors.Add($"listen: {listen} is reachable from other machines and Berth has no authentication yet, so anyone could push and pull; pass --open (open: true, BERTH_OPEN=true) to serve it anyway");
-        }
-
         if (BerthOptions.ParseEndPoint(listen) is null) errors.Add($"listen: \"{listen}\" is not HOST:PORT (for example 127.0.0.1:5000)");
         if (string.IsNullOrWhiteSpace(data)) errors.Add("data: must name a directory");
         var expiry = defaults.UploadExpiry;
@@ -134,9 +178,62 @@ public static class ConfigLoader
         }
         if (maxManifest < 4096 || maxManifest > 64 << 20) errors.Add("maxManifestBytes: must be between 4096 and 67108864");
 
+        var tlsCert = flags.TlsCert ?? env("BERTH_TLS_CERT") ?? model.TlsCert;
+        var tlsKey = flags.TlsKey ?? env("BERTH_TLS_KEY") ?? model.TlsKey;
+        if ((tlsCert is null) != (tlsKey is null)) errors.Add("tlsCert, tlsKey: give both the certificate and its key, or neither");
+        var publicUrl = env("BERTH_PUBLIC_URL") ?? model.PublicUrl;
+        if (publicUrl is not null && (!Uri.TryCreate(publicUrl, UriKind.Absolute, out var pu) || pu.Scheme is not ("http" or "https") || pu.PathAndQuery != "/"))
+        {
+            errors.Add($"publicUrl: \"{publicUrl}\" is not a URL like https://registry.example.com");
+        }
+        var trustProxy = Bool(env("BERTH_TRUST_PROXY") ?? model.TrustProxy, "trustProxy", errors);
+        var tokenLifetime = Duration(env("BERTH_TOKEN_LIFETIME") ?? model.TokenLifetime, "tokenLifetime", defaults.TokenLifetime, TimeSpan.FromSeconds(30), errors);
+        var pullWindow = Duration(env("BERTH_PULL_LIMIT_WINDOW") ?? model.PullLimitWindow, "pullLimitWindow", defaults.PullLimitWindow, TimeSpan.FromSeconds(1), errors);
+        var lockout = Duration(env("BERTH_LOGIN_LOCKOUT") ?? model.LoginLockout, "loginLockout", defaults.LoginLockout, TimeSpan.FromSeconds(1), errors);
+        var pullAnonymous = Count(env("BERTH_PULL_LIMIT_ANONYMOUS") ?? model.PullLimitAnonymous, "pullLimitAnonymous", 0, errors);
+        var pullSignedIn = Count(env("BERTH_PULL_LIMIT_SIGNED_IN") ?? model.PullLimitSignedIn, "pullLimitSignedIn", 0, errors);
+        var maxFailures = Count(env("BERTH_LOGIN_MAX_FAILURES") ?? model.LoginMaxFailures, "loginMaxFailures", defaults.LoginMaxFailures, errors);
+        if (maxFailures < 1) errors.Add("loginMaxFailures: must be at least 1");
+        var adminPassword = env("BERTH_ADMIN_PASSWORD");
+        if (adminPassword is { Length: < Core.Access.AccountService.MinPasswordLength })
+        {
+            errors.Add($"BERTH_ADMIN_PASSWORD: needs at least {Core.Access.AccountService.MinPasswordLength} characters");
+        }
+
         return errors.Count > 0
             ? (null, errors)
-            : (new BerthOptions { Listen = listen, Data = data, UploadExpiry = expiry, MaxManifestBytes = maxManifest, LogLevel = logLevel, AccessLog = accessLog, Open = open }, errors);
+            : (new BerthOptions
+            {
+                Listen = listen, Data = data, UploadExpiry = expiry, MaxManifestBytes = maxManifest, LogLevel = logLevel, AccessLog = accessLog, Open = open,
+                TlsCert = tlsCert, TlsKey = tlsKey, PublicUrl = publicUrl?.TrimEnd('/'), TrustProxy = trustProxy,
+                TokenKey = env("BERTH_TOKEN_KEY") ?? model.TokenKey, TokenLifetime = tokenLifetime,
+                PullLimitAnonymous = pullAnonymous, PullLimitSignedIn = pullSignedIn, PullLimitWindow = pullWindow,
+                LoginMaxFailures = maxFailures, LoginLockout = lockout, AdminPassword = adminPassword,
+            }, errors);
+    }
+
+    private static bool Bool(string? text, string key, List<string> errors)
+    {
+        if (text is null) return false;
+        if (bool.TryParse(text, out var value)) return value;
+        errors.Add($"{key}: \"{text}\" is not true or false");
+        return false;
+    }
+
+    private static TimeSpan Duration(string? text, string key, TimeSpan fallback, TimeSpan minimum, List<string> errors)
+    {
+        if (text is null) return fallback;
+        if (TryParseDuration(text, out var value) && value >= minimum) return value;
+        errors.Add($"{key}: \"{text}\" is not a duration of at least {minimum.TotalSeconds}s (for example 30s, 5m, 6h, 1d)");
+        return fallback;
+    }
+
+    private static int Count(string? text, string key, int fallback, List<string> errors)
+    {
+        if (text is null) return fallback;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)) return value;
+        errors.Add($"{key}: \"{text}\" is not a whole number");
+        return fallback;
     }
 
     /// <summary>"90s", "30m", "24h", "7d".</summary>

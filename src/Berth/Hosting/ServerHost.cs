@@ -1,5 +1,7 @@
 using Berth.Api;
+using Berth.Auth;
 using Berth.Configuration;
+using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
 using Berth.Core.Storage;
@@ -30,12 +32,30 @@ public static class ServerHost
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = null;
-            k.Listen(options.ListenEndPoint);
+            k.Listen(options.ListenEndPoint, listen =>
+            {
+                if (options.TlsCert is { } cert && options.TlsKey is { } key)
+                {
+                    listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key));
+                }
+            });
         });
 
         var paths = new StoragePaths(options.Data);
-        var metadata = new SqliteMetadataStore(Path.Combine(paths.Root, "berth.db"));
+        var database = new SqliteDatabase(Path.Combine(paths.Root, "berth.db"));
+        var metadata = new SqliteMetadataStore(database);
         await metadata.MigrateAsync(ct);
+        var accountStore = new SqliteAccountStore(database);
+        var access = new AccessControl(accountStore, TimeProvider.System);
+        var accounts = new AccountService(accountStore, new SqliteAuditStore(database), access,
+            new LoginThrottle(TimeProvider.System, options.LoginMaxFailures, options.LoginLockout), TimeProvider.System);
+        if (options.AdminPassword is { } adminPassword) await accounts.EnsureAdminAsync(adminPassword, ct);
+        var authEnabled = await access.IsEnabledAsync(ct);
+        if (!authEnabled && !options.IsLoopback && !options.Open)
+        {
+            throw new InvalidOperationException($"{options.Listen} is reachable from other machines, and with no user in the database authentication is off, " +
+                "so anyone could push and pull. Create a user (BERTH_ADMIN_PASSWORD, or berth user add) or pass --open to serve it anyway");
+        }
 
         var services = builder.Services;
         services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
@@ -44,6 +64,15 @@ public static class ServerHost
         services.AddSingleton(paths);
         services.AddSingleton<IBlobStore, FileSystemBlobStore>();
         services.AddSingleton<IMetadataStore>(metadata);
+        services.AddSingleton<IAccountStore>(accountStore);
+        services.AddSingleton(access);
+        services.AddSingleton(accounts);
+        services.AddSingleton(new PullLimiter(TimeProvider.System, options.PullLimitWindow));
+        services.AddSingleton(new TokenIssuer(options.TokenKey ?? Path.Combine(paths.Root, "token-key.pem"), "berth", options.TokenLifetime, TimeProvider.System));
+        services.AddSingleton<Authenticator>();
+        services.AddSingleton<PullLimits>();
+        services.AddSingleton<TokenEndpoint>();
+        services.AddSingleton<ManagementApi>();
         services.AddSingleton(_ => new RegistryCache());
         services.AddSingleton<BlobService>();
         services.AddSingleton<UploadService>();

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+
+namespace Berth.Core.Access;
+
+/// <summary>
+/// The one decision function: which of the wanted actions on a repository a caller may take. Every
+/// endpoint, the token endpoint and the management API ask it. Inputs: whether authentication is on at all,
+/// the repository's visibility, the caller's role (namespace ownership, organisation ownership, grants to the
+/// user and its teams) and the caller's token scopes. Lookups are cached for a few seconds; a change made
+/// through this process is seen at once, one made by another process within <see cref="CacheTtl"/>.
+/// </summary>
+public sealed class AccessControl(IAccountStore store, TimeProvider time)
+{
+    public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
+    private const int MaxCached = 100_000;
+
+    private readonly ConcurrentDictionary<string, (Visibility Value, long Expires)> _visibility = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string User, string Repository), (Role Value, long Expires)> _roles = new();
+    private volatile bool _enabled;
+    private long _enabledCheckedUntil;
+
+    /// <summary>
+    /// With no user in the database the registry is open, as registry:2 is: anyone may push and pull. The first
+    /// user turns authentication on for good (it is not turned off again in a running process).
+    /// </summary>
+    public async ValueTask<bool> IsEnabledAsync(CancellationToken ct)
+    {
+        if (_enabled) return true;
+        var now = time.GetTimestamp();
+        if (now < Interlocked.Read(ref _enabledCheckedUntil)) return false;
+        _enabled = await store.CountUsersAsync(ct) > 0;
+        Interlocked.Exchange(ref _enabledCheckedUntil, now + Ticks(CacheTtl));
+        return _enabled;
+    }
+
+    public async ValueTask<RepoActions> DecideAsync(Caller caller, string repository, RepoActions wanted, CancellationToken ct)
+    {
+        if (!await IsEnabledAsync(ct)) return wanted;
+        // A token from the token endpoint carries what was decided when it was issued, minutes ago at most.
+        if (caller.Granted is { } granted) return granted.GetValueOrDefault(repository) & wanted;
+
+        var own = caller.Kind switch
+        {
+            AccountKind.User when caller.IsAdmin => RepoActions.All,
+            AccountKind.User => (await RoleAsync(caller.Name!, repository, ct)).Actions(),
+            AccountKind.Robot => AccessText.Namespace(repository) == RobotNamespace(caller.Name!) ? RepoActions.All : RepoActions.None,
+            _ => RepoActions.None,
+        };
+        if (caller.Scopes is { } scopes) own &= TokenScope.Allowed(scopes, repository);
+        // Always looked up, even when the caller's own role already answers, so a private repository costs what a missing one does.
+        var visibility = await VisibilityAsync(repository, ct);
+        var everyone = visibility == Visibility.Public ? RepoActions.Pull : RepoActions.None;
+        return (own | everyone) & wanted;
+    }
+
+    /// <summary>The caller's role on a namespace itself (to manage its settings, robots and grants).</summary>
+    public async ValueTask<Role> NamespaceRoleAsync(Caller caller, string ns, CancellationToken ct)
+    {
+        if (!caller.HasFullRights) return Role.None;
+        if (caller.IsAdmin) return Role.Admin;
+        return await store.GetRoleAsync(caller.Name!, ns + "/", ct);
+    }
+
+    /// <summary>A robot account is named NAMESPACE+NAME and acts only inside its namespace.</summary>
+    public static string RobotNamespace(string robot) => robot[..Math.Max(0, robot.IndexOf('+'))];
+
+    /// <summary>Rises with every <see cref="Invalidate"/>: other caches of rights compare it to drop what they hold.</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    private long _generation;
+
+    /// <summary>Forgets cached lookups after a change to accounts, grants or visibility.</summary>
+    public void Invalidate()
+    {
+        Interlocked.Increment(ref _generation);
+        _visibility.Clear();
+        _roles.Clear();
+        Interlocked.Exchange(ref _enabledCheckedUntil, 0);
+    }
+
+    private async ValueTask<Visibility> VisibilityAsync(string repository, CancellationToken ct)
+    {
+        var now = time.GetTimestamp();
+        if (_visibility.TryGetValue(repository, out var hit) && now < hit.Expires) return hit.Value;
+        var value = await store.GetVisibilityAsync(repository, ct);
+        if (_visibility.Count >= MaxCached) _visibility.Clear();
+        _visibility[repository] = (value, now + Ticks(CacheTtl));
+        return value;
+    }
+
+    private async ValueTask<Role> RoleAsync(string user, string repository, CancellationToken ct)
+    {
+        var now = time.GetTimestamp();
+        if (_roles.TryGetValue((user, repository), out var hit) && now < hit.Expires) return hit.Value;
+        var value = await store.GetRoleAsync(user, repository, ct);
+        if (_roles.Count >= MaxCached) _roles.Clear();
+        _roles[(user, repository)] = (value, now + Ticks(CacheTtl));
+        return value;
+    }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+}

@@ -1,0 +1,91 @@
+using Microsoft.Data.Sqlite;
+
+namespace Berth.Metadata;
+
+/// <summary>
+/// One SQLite file shared by the metadata and account stores. WAL mode: readers never block the single
+/// writer; writes take the write lock up front (BEGIN IMMEDIATE) so concurrent writers queue instead of
+/// failing on upgrade. synchronous=NORMAL: a committed transaction survives a crash of the process (kill -9);
+/// a power cut may roll back the last transactions.
+/// </summary>
+public sealed class SqliteDatabase
+{
+    private readonly string _connectionString;
+
+    // Pooled connections keep their native handle; per-connection settings are applied once per handle.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> Configured = new();
+
+    public SqliteDatabase(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    internal async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(ct);
+        if (c.Handle is { } handle && !Configured.TryGetValue(handle, out _))
+        {
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
+            await cmd.ExecuteNonQueryAsync(ct);
+            Configured.AddOrUpdate(handle, handle);
+        }
+        return c;
+    }
+}
+
+internal static class Sql
+{
+    public static async Task<SqliteTransaction> BeginWriteAsync(SqliteConnection c, CancellationToken ct) =>
+        (SqliteTransaction)await c.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, ct);
+
+    public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    public static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    public static async Task<int> Exec(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
+    {
+        await using var cmd = Command(c, tx, sql, p);
+        return await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public static async Task<object?> Scalar(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
+    {
+        await using var cmd = Command(c, tx, sql, p);
+        var v = await cmd.ExecuteScalarAsync(ct);
+        return v is DBNull ? null : v;
+    }
+
+    public static async Task<List<string>> Strings(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
+    {
+        await using var cmd = Command(c, tx, sql, p);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var result = new List<string>();
+        while (await reader.ReadAsync(ct)) result.Add(reader.GetString(0));
+        return result;
+    }
+
+    public static async Task<List<T>> Rows<T>(SqliteConnection c, SqliteTransaction? tx, string sql, Func<SqliteDataReader, T> map, CancellationToken ct, params (string, object?)[] p)
+    {
+        await using var cmd = Command(c, tx, sql, p);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var result = new List<T>();
+        while (await reader.ReadAsync(ct)) result.Add(map(reader));
+        return result;
+    }
+}

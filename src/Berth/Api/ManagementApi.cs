@@ -1,0 +1,316 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Berth.Core;
+using Berth.Core.Access;
+
+namespace Berth.Api;
+
+internal sealed record UserView(string Name, string Kind, bool Admin, string DefaultVisibility, DateTimeOffset Created);
+
+internal sealed record TokenView(string Id, string Account, string Name, IReadOnlyList<string> Scopes, DateTimeOffset Created, DateTimeOffset? Expires, DateTimeOffset? Revoked, string? Token);
+
+internal sealed record TeamView(string Name, IReadOnlyList<string> Members);
+
+internal sealed record GrantView(string Subject, string Role);
+
+internal sealed record RepositoryView(string Name, string Visibility, string? Description);
+
+internal sealed record AuditView(long Id, DateTimeOffset Time, string Actor, string? Address, string Action, string Target, bool Success, string? Detail);
+
+internal sealed record SearchResult(string Name, string? Description, [property: JsonPropertyName("is_official")] bool IsOfficial,
+    [property: JsonPropertyName("star_count")] int StarCount, [property: JsonPropertyName("is_automated")] bool IsAutomated);
+
+internal sealed record DockerSearch([property: JsonPropertyName("num_results")] int NumResults, string Query, IReadOnlyList<SearchResult> Results);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(UserView))]
+[JsonSerializable(typeof(List<UserView>))]
+[JsonSerializable(typeof(TokenView))]
+[JsonSerializable(typeof(List<TokenView>))]
+[JsonSerializable(typeof(List<TeamView>))]
+[JsonSerializable(typeof(List<Member>))]
+[JsonSerializable(typeof(List<GrantView>))]
+[JsonSerializable(typeof(RepositoryView))]
+[JsonSerializable(typeof(List<RepositoryView>))]
+[JsonSerializable(typeof(List<AuditView>))]
+[JsonSerializable(typeof(DockerSearch))]
+internal sealed partial class ManagementJson : JsonSerializerContext;
+
+/// <summary>
+/// The management API under /api/v1/ (docs/api.md): thin HTTP over <see cref="AccountService"/>, which checks the
+/// actor's rights; repository reads go through <see cref="AccessControl"/>. Also Docker's search endpoint, /v1/search.
+/// </summary>
+internal sealed class ManagementApi(AccountService accounts, AccessControl access, IAccountStore store)
+{
+    /// <summary>Official images live in this namespace, as on Docker Hub.</summary>
+    public const string OfficialNamespace = "library";
+
+    public async Task HandleAsync(HttpContext ctx, Caller caller, string path)
+    {
+        var ct = ctx.RequestAborted;
+        var method = ctx.Request.Method;
+        var p = path.Split('/');
+        if (caller.IsAnonymous && !(p is ["search"] && method == "GET"))
+        {
+            throw new RegistryException(ErrorCode.Unauthorized, "sign in with Basic credentials (a password or an access token)");
+        }
+        switch (method, p)
+        {
+            case ("GET", ["me"]):
+                await Json(ctx, View(await store.GetAccountAsync(caller.Name!, ct) ?? throw new RegistryException(ErrorCode.NotFound, "no such account")), ManagementJson.Default.UserView);
+                break;
+            case ("GET", ["users"]):
+                await Json(ctx, (await accounts.ListAccountsAsync(caller, null, ct)).Select(View).ToList(), ManagementJson.Default.ListUserView);
+                break;
+            case ("POST", ["users"]):
+            {
+                var body = await BodyAsync(ctx);
+                var user = await accounts.CreateUserAsync(caller, Str(body, "name"), Str(body, "password"), Bool(body, "admin"), ct);
+                await Json(ctx, View(user), ManagementJson.Default.UserView, 201);
+                break;
+            }
+            case ("PUT", ["users", var name, "password"]):
+                await accounts.SetPasswordAsync(caller, name, Str(await BodyAsync(ctx), "password"), ct);
+                NoContent(ctx);
+                break;
+            case ("DELETE", ["users" or "accounts" or "orgs", var name]):
+                await accounts.DeleteAccountAsync(caller, name, ct);
+                NoContent(ctx);
+                break;
+            case ("POST", ["orgs"]):
+                await Json(ctx, View(await accounts.CreateOrganizationAsync(caller, Str(await BodyAsync(ctx), "name"), ct)), ManagementJson.Default.UserView, 201);
+                break;
+            case ("GET", ["orgs", var org, "members"]):
+                await Json(ctx, (await accounts.ListMembersAsync(caller, org, ct)).ToList(), ManagementJson.Default.ListMember);
+                break;
+            case ("PUT", ["orgs", var org, "members", var user]):
+                await accounts.SetMemberAsync(caller, org, user, Bool(await BodyAsync(ctx, optional: true), "owner"), ct);
+                NoContent(ctx);
+                break;
+            case ("DELETE", ["orgs", var org, "members", var user]):
+                await accounts.RemoveMemberAsync(caller, org, user, ct);
+                NoContent(ctx);
+                break;
+            case ("GET", ["orgs", var org, "teams"]):
+                await Json(ctx, (await accounts.ListTeamsAsync(caller, org, ct)).Select(t => new TeamView(t.Name, t.Members)).ToList(), ManagementJson.Default.ListTeamView);
+                break;
+            case ("POST", ["orgs", var org, "teams"]):
+                await accounts.CreateTeamAsync(caller, org, Str(await BodyAsync(ctx), "name"), ct);
+                ctx.Response.StatusCode = 201;
+                break;
+            case ("DELETE", ["orgs", var org, "teams", var team]):
+                await accounts.DeleteTeamAsync(caller, org, team, ct);
+                NoContent(ctx);
+                break;
+            case ("PUT", ["orgs", var org, "teams", var team, "members", var user]):
+                await accounts.AddTeamMemberAsync(caller, org, team, user, ct);
+                NoContent(ctx);
+                break;
+            case ("DELETE", ["orgs", var org, "teams", var team, "members", var user]):
+                await accounts.RemoveTeamMemberAsync(caller, org, team, user, ct);
+                NoContent(ctx);
+                break;
+            case ("PUT", ["namespaces", var ns]):
+                await accounts.SetDefaultVisibilityAsync(caller, ns, ParseVisibility(Str(await BodyAsync(ctx), "defaultVisibility")), ct);
+                NoContent(ctx);
+                break;
+            case ("GET", ["namespaces", var ns, "grants"]):
+                await Json(ctx, Views(await accounts.ListGrantsAsync(caller, ns, true, ct)), ManagementJson.Default.ListGrantView);
+                break;
+            case ("PUT", ["namespaces", var ns, "grants"]):
+                await GrantAsync(ctx, caller, ns, true);
+                break;
+            case ("POST", ["namespaces", var ns, "robots"]):
+                await Json(ctx, View(await accounts.CreateRobotAsync(caller, ns, Str(await BodyAsync(ctx), "name"), ct)), ManagementJson.Default.UserView, 201);
+                break;
+            case ("GET", ["accounts", var name, "tokens"]):
+                await Json(ctx, (await accounts.ListTokensAsync(caller, name, ct)).Select(t => View(t, null)).ToList(), ManagementJson.Default.ListTokenView);
+                break;
+            case ("POST", ["accounts", var name, "tokens"]):
+                await CreateTokenAsync(ctx, caller, name);
+                break;
+            case ("DELETE", ["tokens", var id]):
+                await accounts.RevokeTokenAsync(caller, id, ct);
+                NoContent(ctx);
+                break;
+            case ("GET", ["search"]):
+                var query = ctx.Request.Query["q"].ToString();
+                var found = await SearchAsync(caller, query, ctx.Request.Query["last"].ToString(), PageSize(ctx, 100), ct);
+                await Json(ctx, found, ManagementJson.Default.ListRepositoryView);
+                break;
+            case ("GET", ["audit"]):
+                await AuditAsync(ctx, caller);
+                break;
+            case (_, ["repositories", .. var rest]) when rest.Length > 0:
+                await RepositoryAsync(ctx, caller, rest);
+                break;
+            default:
+                throw new RegistryException(ErrorCode.NotFound, $"no such endpoint: {method} /api/v1/{ErrorDetail.Clip(path)}");
+        }
+    }
+
+    private async Task RepositoryAsync(HttpContext ctx, Caller caller, string[] rest)
+    {
+        var ct = ctx.RequestAborted;
+        var grants = rest[^1] == "grants";
+        var name = string.Join('/', grants ? rest[..^1] : rest);
+        if (!Names.IsValidRepository(name)) throw new RegistryException(ErrorCode.NameInvalid, "invalid repository name");
+        switch (ctx.Request.Method, grants)
+        {
+            case ("GET", false):
+                // Readable to whoever may pull; to anyone else it does not exist.
+                if (await access.DecideAsync(caller, name, RepoActions.Pull, ct) != RepoActions.Pull)
+                {
+                    throw new RegistryException(ErrorCode.NameUnknown, "repository name not known to registry");
+                }
+                var entry = (await store.SearchRepositoriesAsync(name, null, 1000, ct)).FirstOrDefault(r => r.Name == name);
+                await Json(ctx, new RepositoryView(name, AccessText.Format(await store.GetVisibilityAsync(name, ct)), entry?.Description), ManagementJson.Default.RepositoryView);
+                break;
+            case ("PUT", false):
+                var body = await BodyAsync(ctx);
+                if (body.TryGetProperty("visibility", out _)) await accounts.SetVisibilityAsync(caller, name, ParseVisibility(Str(body, "visibility")), ct);
+                if (body.TryGetProperty("description", out var d)) await accounts.SetDescriptionAsync(caller, name, d.ValueKind == JsonValueKind.String ? d.GetString() : null, ct);
+                NoContent(ctx);
+                break;
+            case ("GET", true):
+                await Json(ctx, Views(await accounts.ListGrantsAsync(caller, name, false, ct)), ManagementJson.Default.ListGrantView);
+                break;
+            case ("PUT", true):
+                await GrantAsync(ctx, caller, name, false);
+                break;
+            default:
+                throw new RegistryException(ErrorCode.Unsupported, $"{ctx.Request.Method} is not supported here");
+        }
+    }
+
+    private async Task GrantAsync(HttpContext ctx, Caller caller, string target, bool isNamespace)
+    {
+        var body = await BodyAsync(ctx);
+        var roleText = Str(body, "role");
+        var role = Role.None;
+        if (roleText != "none" && !AccessText.TryParseRole(roleText, out role)) throw new RegistryException(ErrorCode.InvalidRequest, "role must be read, write, admin or none");
+        await accounts.SetGrantAsync(caller, target, isNamespace, Str(body, "subject"), role, ctx.RequestAborted);
+        NoContent(ctx);
+    }
+
+    private async Task CreateTokenAsync(HttpContext ctx, Caller caller, string account)
+    {
+        var body = await BodyAsync(ctx);
+        var scopes = new List<TokenScope>();
+        if (body.TryGetProperty("scopes", out var list) && list.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var s in list.EnumerateArray())
+            {
+                scopes.Add(TokenScope.Parse(s.GetString() ?? "") ?? throw new RegistryException(ErrorCode.InvalidRequest,
+                    $"scope \"{ErrorDetail.Clip(s.ToString())}\" is not PATTERN:ACTIONS, such as acme/api:pull or acme/*:pull,push"));
+            }
+        }
+        DateTimeOffset? expires = null;
+        if (body.TryGetProperty("expiresIn", out var e) && e.ValueKind == JsonValueKind.String)
+        {
+            if (!Configuration.ConfigLoader.TryParseDuration(e.GetString()!, out var span) || span <= TimeSpan.Zero)
+            {
+                throw new RegistryException(ErrorCode.InvalidRequest, "expiresIn must be a duration such as 30d or 12h");
+            }
+            expires = DateTimeOffset.UtcNow + span;
+        }
+        var issued = await accounts.CreateTokenAsync(caller, account, Str(body, "name"), scopes, expires, ctx.RequestAborted);
+        await Json(ctx, View(issued.Token, issued.Secret), ManagementJson.Default.TokenView, 201);
+    }
+
+    private async Task AuditAsync(HttpContext ctx, Caller caller)
+    {
+        var q = ctx.Request.Query;
+        DateTimeOffset? since = DateTimeOffset.TryParse(q["since"].ToString(), CultureInfo.InvariantCulture, out var s) ? s : null;
+        long? before = long.TryParse(q["before"].ToString(), out var b) ? b : null;
+        var events = await accounts.QueryAuditAsync(caller, new AuditQuery(Opt(q["actor"]), Opt(q["action"]), Opt(q["target"]), since, before, PageSize(ctx, 100)), ctx.RequestAborted);
+        await Json(ctx, events.Select(e => new AuditView(e.Id, e.Time, e.Actor, e.Address, e.Action, e.Target, e.Success, e.Detail)).ToList(), ManagementJson.Default.ListAuditView);
+    }
+
+    /// <summary>Repositories matching <paramref name="query"/> that the caller may pull.</summary>
+    private async Task<List<RepositoryView>> SearchAsync(Caller caller, string query, string? last, int limit, CancellationToken ct)
+    {
+        var result = new List<RepositoryView>();
+        var after = string.IsNullOrEmpty(last) ? null : last;
+        while (result.Count < limit)
+        {
+            var batch = await store.SearchRepositoriesAsync(query, after, 500, ct);
+            foreach (var r in batch)
+            {
+                if (await access.DecideAsync(caller, r.Name, RepoActions.Pull, ct) != RepoActions.Pull) continue;
+                result.Add(new RepositoryView(r.Name, AccessText.Format(await store.GetVisibilityAsync(r.Name, ct)), r.Description));
+                if (result.Count == limit) break;
+            }
+            if (batch.Count < 500) break;
+            after = batch[^1].Name;
+        }
+        return result;
+    }
+
+    /// <summary>GET /v1/search?q=&amp;n= as <c>docker search</c> calls it.</summary>
+    public async Task DockerSearchAsync(HttpContext ctx, Caller caller)
+    {
+        var query = ctx.Request.Query["q"].ToString();
+        var found = await SearchAsync(caller, query, null, PageSize(ctx, 25), ctx.RequestAborted);
+        var results = found.Select(r => new SearchResult(r.Name, r.Description ?? "", AccessText.Namespace(r.Name) == OfficialNamespace, 0, false)).ToList();
+        await Json(ctx, new DockerSearch(results.Count, query, results), ManagementJson.Default.DockerSearch);
+    }
+
+    private static int PageSize(HttpContext ctx, int fallback)
+    {
+        var text = ctx.Request.Query["n"].ToString();
+        if (text.Length == 0) text = ctx.Request.Query["limit"].ToString();
+        if (text.Length == 0) return fallback;
+        return int.TryParse(text, out var n) && n > 0 ? Math.Min(n, 1000) : throw new RegistryException(ErrorCode.PaginationNumberInvalid, "n must be a positive integer");
+    }
+
+    private static string? Opt(Microsoft.Extensions.Primitives.StringValues v) => v.Count > 0 && !string.IsNullOrEmpty(v[0]) ? v[0] : null;
+
+    private static Visibility ParseVisibility(string text) =>
+        AccessText.TryParseVisibility(text, out var v) ? v : throw new RegistryException(ErrorCode.InvalidRequest, "visibility must be public or private");
+
+    private static UserView View(Account a) =>
+        new(a.Name, a.Kind.ToString().ToLowerInvariant(), a.IsAdmin, AccessText.Format(a.DefaultVisibility), a.Created);
+
+    private static TokenView View(AccessToken t, string? secret) =>
+        new(t.Id, t.Account, t.Name, t.Scopes.Select(s => s.ToString()).ToList(), t.Created, t.Expires, t.Revoked, secret);
+
+    private static List<GrantView> Views(IReadOnlyList<Grant> grants) => grants.Select(g => new GrantView(g.Subject, AccessText.Format(g.Role))).ToList();
+
+    private static async Task<JsonElement> BodyAsync(HttpContext ctx, bool optional = false)
+    {
+        if (ctx.Request.ContentLength is > 65_536) throw new RegistryException(ErrorCode.TooLarge, "request body too large");
+        try
+        {
+            using var buffer = new MemoryStream();
+            await ctx.Request.Body.CopyToAsync(buffer, ctx.RequestAborted);
+            if (buffer.Length > 65_536) throw new RegistryException(ErrorCode.TooLarge, "request body too large");
+            if (buffer.Length == 0 && optional) return JsonDocument.Parse("{}").RootElement.Clone();
+            using var doc = JsonDocument.Parse(buffer.ToArray());
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                ? doc.RootElement.Clone()
+                : throw new RegistryException(ErrorCode.InvalidRequest, "the body must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new RegistryException(ErrorCode.InvalidRequest, $"the body is not valid JSON: {e.Message}");
+        }
+    }
+
+    private static string Str(JsonElement body, string name) =>
+        body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new RegistryException(ErrorCode.InvalidRequest, $"\"{name}\" (a string) is required");
+
+    private static bool Bool(JsonElement body, string name) => body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
+
+    private static void NoContent(HttpContext ctx) => ctx.Response.StatusCode = 204;
+
+    private static async Task Json<T>(HttpContext ctx, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, int status = 200)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(value, type);
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.ContentLength = bytes.Length;
+        await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
+    }
+}

@@ -1,0 +1,193 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Berth.Core.Access;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Berth.Auth;
+
+/// <summary>One entry of a token's <c>access</c> claim (https://distribution.github.io/distribution/spec/auth/jwt/).</summary>
+internal sealed record AccessEntry(string Type, string Name, IReadOnlyList<string> Actions);
+
+/// <summary>What a valid bearer token says.</summary>
+internal sealed record TokenClaims(Caller Caller, bool Catalog);
+
+/// <summary>
+/// Signs and validates the registry's JWTs with an ES256 key kept in the data directory (or <c>tokenKey</c>).
+/// Access tokens are short-lived and list what was granted; refresh tokens (docker's identity token) only name the
+/// account and the access token it signed in with, and are re-checked against the database when used.
+/// </summary>
+internal sealed class TokenIssuer
+{
+    private const string Issuer = "berth";
+    private const string UseClaim = "berth_use";
+    private const string TokenIdClaim = "berth_tid";
+    private const string KindClaim = "berth_kind";
+    public static readonly TimeSpan RefreshLifetime = TimeSpan.FromDays(30);
+
+    private readonly ECDsaSecurityKey _key;
+    private readonly SigningCredentials _signing;
+    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly TimeProvider _time;
+    private readonly TokenValidationParameters _validation;
+
+    public string Service { get; }
+
+    public TimeSpan Lifetime { get; }
+
+    public TokenIssuer(string keyPath, string service, TimeSpan lifetime, TimeProvider time)
+    {
+        Service = service;
+        Lifetime = lifetime;
+        _time = time;
+        var ecdsa = LoadOrCreateKey(keyPath);
+        _key = new ECDsaSecurityKey(ecdsa) { KeyId = KeyId(ecdsa) };
+        _signing = new SigningCredentials(_key, SecurityAlgorithms.EcdsaSha256);
+        _validation = new TokenValidationParameters
+        {
+            ValidIssuer = Issuer,
+            ValidAudience = service,
+            IssuerSigningKey = _key,
+            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            ValidateLifetime = true,
+            ClockSkew = TimeSpan.FromSeconds(30),
+            LifetimeValidator = (notBefore, expires, _, p) =>
+            {
+                var now = _time.GetUtcNow().UtcDateTime;
+                return expires is { } e && now < e + p.ClockSkew && (notBefore is not { } nb || nb - p.ClockSkew <= now);
+            },
+        };
+    }
+
+    /// <summary>The key file holds a PKCS#8 PEM private key, readable by the owner only.</summary>
+    private static ECDsa LoadOrCreateKey(string path)
+    {
+        var ecdsa = ECDsa.Create();
+        if (File.Exists(path))
+        {
+            ecdsa.ImportFromPem(File.ReadAllText(path));
+            return ecdsa;
+        }
+        ecdsa.GenerateKey(ECCurve.NamedCurves.nistP256);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var temp = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var f = new FileStream(temp, options))
+        using (var w = new StreamWriter(f))
+        {
+            w.Write(ecdsa.ExportPkcs8PrivateKeyPem());
+            w.Flush();
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: false);
+        return ecdsa;
+    }
+
+    private static string KeyId(ECDsa key) => Secrets.Base64Url(SHA256.HashData(key.ExportSubjectPublicKeyInfo()).AsSpan(0, 15));
+
+    public (string Token, DateTimeOffset IssuedAt) IssueAccess(Caller caller, IReadOnlyList<AccessEntry> access)
+    {
+        var now = _time.GetUtcNow();
+        var claims = Common(caller, now);
+        claims["access"] = access.Select(a => new Dictionary<string, object>
+        {
+            ["type"] = a.Type,
+            ["name"] = a.Name,
+            ["actions"] = a.Actions.ToList<object>(),
+        }).ToList<object>();
+        return (Create(claims, now, now + Lifetime), now);
+    }
+
+    public string IssueRefresh(Caller caller)
+    {
+        var now = _time.GetUtcNow();
+        var claims = Common(caller, now);
+        claims[UseClaim] = "refresh";
+        return Create(claims, now, now + RefreshLifetime);
+    }
+
+    private static Dictionary<string, object> Common(Caller caller, DateTimeOffset now)
+    {
+        var claims = new Dictionary<string, object>
+        {
+            ["sub"] = caller.Name ?? "",
+            ["jti"] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+            [JwtRegisteredClaimNames.Iat] = now.ToUnixTimeSeconds(),
+        };
+        if (caller.Kind is { } kind) claims[KindClaim] = kind == AccountKind.Robot ? "robot" : "user";
+        if (caller.TokenId is { } tid) claims[TokenIdClaim] = tid;
+        return claims;
+    }
+
+    private string Create(Dictionary<string, object> claims, DateTimeOffset now, DateTimeOffset expires) => _handler.CreateToken(new SecurityTokenDescriptor
+    {
+        Issuer = Issuer,
+        Audience = Service,
+        Claims = claims,
+        NotBefore = now.UtcDateTime,
+        Expires = expires.UtcDateTime,
+        IssuedAt = now.UtcDateTime,
+        SigningCredentials = _signing,
+    });
+
+    /// <summary>An access token's claims, or null when it is not one of ours, was altered, or has expired.</summary>
+    public async Task<TokenClaims?> ValidateAccessAsync(string token)
+    {
+        var payload = await ValidateAsync(token);
+        if (payload is null || payload.Value.TryGetProperty(UseClaim, out _)) return null;
+        var granted = new Dictionary<string, RepoActions>(StringComparer.Ordinal);
+        var catalog = false;
+        if (payload.Value.TryGetProperty("access", out var access) && access.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var entry in access.EnumerateArray())
+            {
+                var type = entry.TryGetProperty("type", out var t) ? t.GetString() : null;
+                var name = entry.TryGetProperty("name", out var n) ? n.GetString() : null;
+                var actions = RepoActions.None;
+                if (entry.TryGetProperty("actions", out var list) && list.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var a in list.EnumerateArray()) actions |= AccessText.ParseActions(a.GetString() ?? "");
+                }
+                if (type == "repository" && name is not null) granted[name] = granted.GetValueOrDefault(name) | actions;
+                if (type == "registry" && name == "catalog" && actions != RepoActions.None) catalog = true;
+            }
+        }
+        return new TokenClaims(CallerOf(payload.Value) with { Granted = granted }, catalog);
+    }
+
+    /// <summary>The account and access token a refresh token names, or null when it is not a valid refresh token.</summary>
+    public async Task<(string Account, string? TokenId)?> ValidateRefreshAsync(string token)
+    {
+        var payload = await ValidateAsync(token);
+        if (payload is not { } p || !p.TryGetProperty(UseClaim, out var use) || use.GetString() != "refresh") return null;
+        var caller = CallerOf(p);
+        return caller.Name is { Length: > 0 } name ? (name, caller.TokenId) : null;
+    }
+
+    private static Caller CallerOf(JsonElement p)
+    {
+        var sub = p.TryGetProperty("sub", out var s) ? s.GetString() : null;
+        AccountKind? kind = p.TryGetProperty(KindClaim, out var k) ? (k.GetString() == "robot" ? AccountKind.Robot : AccountKind.User) : null;
+        var tid = p.TryGetProperty(TokenIdClaim, out var t) ? t.GetString() : null;
+        return string.IsNullOrEmpty(sub) || kind is null ? Caller.Anonymous : new Caller(kind, sub, TokenId: tid);
+    }
+
+    private async Task<JsonElement?> ValidateAsync(string token)
+    {
+        if (token.Length > 16_384) return null;
+        var result = await _handler.ValidateTokenAsync(token, _validation);
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+            return doc.RootElement.Clone();
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            return null;
+        }
+    }
+}
