@@ -36,9 +36,11 @@ public sealed partial class AccountService(IAccountStore store, IAuditStore audi
         var caller = await VerifyAsync(name, secret, ct);
         if (caller is null)
         {
-            var delay = throttle.Failed(name, address);
-            await RecordAsync(who, "login", name, false, null, ct);
-            await Task.Delay(delay, time, ct);
+            var isToken = Secrets.TokenId(secret) is not null;
+            await RecordAsync(who, "login", name, false, isToken ? "invalid, expired or revoked token" : null, ct);
+            // Only passwords can be guessed: a token has 256 random bits. A CI job retrying a revoked token must
+            // not lock its owner out.
+            if (!isToken) await Task.Delay(throttle.Failed(name, address), time, ct);
             return new SignIn(null, "incorrect username or password");
         }
         throttle.Succeeded(name, address);

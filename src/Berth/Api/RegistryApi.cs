@@ -131,7 +131,7 @@ internal sealed partial class RegistryApi(BlobEndpoints blobs, UploadEndpoints u
         };
         return action is null || ctx.Response.StatusCode >= 400
             ? Task.CompletedTask
-            : accounts.RecordAsync(caller, action, $"{route.Name}{(route.Argument.Contains(':') ? "@" : ":")}{route.Argument}", true, null, CancellationToken.None);
+            : accounts.RecordAsync(caller.Address is null ? caller with { Address = auth.ClientAddress(ctx) } : caller, action, $"{route.Name}{(route.Argument.Contains(':') ? "@" : ":")}{route.Argument}", true, null, CancellationToken.None);
     }
 
     /// <summary>Every route of the API, by path shape and method.</summary>

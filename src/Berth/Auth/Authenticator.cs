@@ -23,8 +23,10 @@ internal sealed class Authenticator(AccountService accounts, TokenIssuer tokens,
 
     public static Caller CallerOf(HttpContext ctx) => ctx.Items[CallerItem] as Caller ?? Caller.Anonymous;
 
+    /// <summary>The caller; anonymous ones carry no address (the hot path allocates nothing for them): ask <see cref="ClientAddress"/>.</summary>
     public async ValueTask<Caller> AuthenticateAsync(HttpContext ctx)
     {
+        if (ctx.Request.Headers.Authorization.Count == 0) return Caller.Anonymous;
         var caller = await IdentifyAsync(ctx) with { Address = ClientAddress(ctx) };
         ctx.Items[CallerItem] = caller;
         return caller;

@@ -6,14 +6,14 @@ using Berth.Core.Access;
 namespace Berth.Auth;
 
 /// <summary>Docker Hub's pull limits: a pull is a manifest GET, counted per account when signed in, else per address.</summary>
-internal sealed class PullLimits(BerthOptions options, PullLimiter limiter)
+internal sealed class PullLimits(BerthOptions options, PullLimiter limiter, Authenticator auth)
 {
     public void Count(HttpContext ctx, Caller caller)
     {
         var signedIn = !caller.IsAnonymous;
         var limit = signedIn ? options.PullLimitSignedIn : options.PullLimitAnonymous;
         if (limit <= 0) return;
-        var (allowed, remaining, resetIn) = limiter.Acquire(signedIn ? "account:" + caller.Name : "address:" + caller.Address, limit);
+        var (allowed, remaining, resetIn) = limiter.Acquire(signedIn ? "account:" + caller.Name : "address:" + (caller.Address ?? auth.ClientAddress(ctx)), limit);
         var window = ((long)limiter.WindowLength.TotalSeconds).ToString(CultureInfo.InvariantCulture);
         var headers = ctx.Response.Headers;
         headers["RateLimit-Limit"] = $"{limit};w={window}";

@@ -33,6 +33,12 @@ internal sealed class RegistryClient(Uri baseAddress) : IDisposable
 
     public Uri BaseAddress { get; } = baseAddress;
 
+    /// <summary>Sent with every request built by this client (not with <see cref="SendAsync(HttpRequestMessage)"/>).</summary>
+    public AuthenticationHeaderValue? Authorization { get; set; }
+
+    public static AuthenticationHeaderValue Basic(string user, string password) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+
     /// <summary>The path is sent as written: no dot-segment removal or escaping by <see cref="Uri"/>.</summary>
     public Uri Url(string pathAndQuery) =>
         new(BaseAddress.GetLeftPart(UriPartial.Authority) + pathAndQuery, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
@@ -40,6 +46,7 @@ internal sealed class RegistryClient(Uri baseAddress) : IDisposable
     public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content = null, string? accept = null)
     {
         var request = new HttpRequestMessage(method, Url(path)) { Content = content };
+        request.Headers.Authorization = Authorization;
         if (accept is not null) request.Headers.TryAddWithoutValidation("Accept", accept);
         return _http.SendAsync(request);
     }

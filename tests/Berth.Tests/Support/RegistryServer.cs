@@ -8,7 +8,7 @@ namespace Berth.Tests.Support;
 /// The real server on a real Kestrel port of 127.0.0.1 with its own data directory, one per test class.
 /// It can be stopped and started again on the same data directory to test what survives a restart.
 /// </summary>
-public sealed class RegistryServer : IAsyncLifetime
+public class RegistryServer : IAsyncLifetime
 {
     private WebApplication? _app;
     private RegistryClient? _client;
@@ -17,17 +17,25 @@ public sealed class RegistryServer : IAsyncLifetime
 
     internal RegistryClient Client => _client ?? throw new InvalidOperationException("the server is not running");
 
-    public Task InitializeAsync() => StartAsync();
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the server is not running");
+
+    /// <summary>A fixture with other settings (authentication, limits) overrides this.</summary>
+    protected virtual BerthOptions Configure(BerthOptions options) => options;
+
+    /// <summary>A new client of the running server (its own connection pool and credentials).</summary>
+    internal RegistryClient NewClient() => new(Client.BaseAddress);
+
+    public virtual Task InitializeAsync() => StartAsync();
 
     public async Task StartAsync()
     {
         if (_app is not null) throw new InvalidOperationException("already running");
-        var app = await ServerHost.BuildAsync(new BerthOptions
+        var app = await ServerHost.BuildAsync(Configure(new BerthOptions
         {
             Listen = "127.0.0.1:0",
             Data = DataDirectory,
             LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-        });
+        }));
         await app.StartAsync();
         _app = app;
         var url = Assert.Single(app.Urls);
@@ -49,7 +57,7 @@ public sealed class RegistryServer : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await StopAsync();
         Directory.Delete(DataDirectory, recursive: true);
