@@ -78,6 +78,9 @@ public sealed class AccessControl(IAccountStore store, TimeProvider time)
         Interlocked.Exchange(ref _enabledCheckedUntil, 0);
     }
 
+    /// <summary>A repository was created or changed here: its cached visibility (private while it did not exist) is stale.</summary>
+    public void Forget(string repository) => _visibility.TryRemove(repository, out _);
+
     private async ValueTask<Visibility> VisibilityAsync(string repository, CancellationToken ct)
     {
         var now = time.GetTimestamp();

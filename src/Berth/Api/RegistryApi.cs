@@ -45,6 +45,7 @@ internal sealed partial class RegistryApi(BlobEndpoints blobs, UploadEndpoints u
             }
             await AuthorizeAsync(ctx, caller, route);
             await Dispatch(ctx, route, caller);
+            if (ctx.Request.Method is not ("GET" or "HEAD")) access.Forget(route.Name);
             await AuditAsync(ctx, caller, route);
         }
         catch (RegistryException e)
