@@ -6,6 +6,7 @@
 #   - need CMD PACKAGE (installs a missing Debian package, fails if it stays missing);
 #   - start_registry PORT: Berth from $BERTH_CMD, or distribution (docker-registry) when
 #     BERTH_CMD is unset, which is how the scripts were checked against the reference registry;
+#     with BERTH_ADMIN_PASSWORD set, Berth starts with authentication on (user "admin");
 #   - make_image DIR [ARCH]: a small random OCI image layout, built locally without network.
 set -euo pipefail
 
@@ -56,7 +57,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_registry PORT: sets $registry (host:port) and waits until GET /v2/ answers 200.
+# start_registry PORT: sets $registry (host:port) and waits until GET /v2/ answers (200, or 401 with authentication on).
 start_registry() {
 	local port=$1 data="$work/registry-data"
 	registry="127.0.0.1:$port"
@@ -77,7 +78,7 @@ start_registry() {
 	fi
 	registry_pid=$!
 	local deadline=$((SECONDS + 60))
-	until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$registry/v2/" || true)" = 200 ]; do
+	until [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$registry/v2/" || true)" =~ ^(200|401)$ ]]; do
 		kill -0 "$registry_pid" 2>/dev/null || fail "the registry exited at start"
 		[ "$SECONDS" -lt "$deadline" ] || fail "the registry did not answer GET /v2/ within 60 s"
 		sleep 0.1

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Authentication with real clients: docker login/logout (client side), podman login/logout, skopeo --creds,
+# buildah push --creds, ctr --user, anonymous pull of a public image, access tokens and robots as passwords.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need skopeo skopeo
+need podman podman
+need buildah buildah
+need docker docker.io
+need ctr containerd
+[ -n "${BERTH_CMD:-}" ] || fail "authentication is Berth's: set BERTH_CMD (test.sh does)"
+export BERTH_ADMIN_PASSWORD="admin-$RANDOM-password"
+start_registry 15310
+data="$work/registry-data"
+berth() { $BERTH_CMD "$@" --data "$data"; } # shellcheck disable=SC2086
+echo "alice-password" | berth user add alice --password-stdin >/dev/null || fail "berth user add alice"
+echo "bob-password-1" | berth user add bob --password-stdin >/dev/null || fail "berth user add bob"
+sleep 0.2
+tls=(--src-tls-verify=false --dest-tls-verify=false)
+export REGISTRY_AUTH_FILE="$work/auth.json"
+
+# refused CMD...: the command must fail, and say it was about authorization.
+refused() {
+	local what=$1 out
+	shift
+	if out=$("$@" 2>&1); then fail "$what: succeeded, should have been refused"; fi
+	grep -qiE 'unauthorized|denied|authentication required|401|403' <<<"$out" || fail "$what: failed for another reason: $out"
+	say "ok: $what refused"
+}
+
+# docker login / logout: the CLI's client-side login against the token endpoint.
+export DOCKER_CONFIG="$work/docker"
+echo "alice-password" | docker login "$registry" -u alice --password-stdin >"$work/docker-login.log" 2>&1 || fail "docker login: $(cat "$work/docker-login.log")"
+jq -e --arg r "$registry" '.auths[$r]' "$DOCKER_CONFIG/config.json" >/dev/null || fail "docker login stored no credentials"
+say "ok: docker login"
+if echo "wrong-password" | docker login "$registry" -u alice --password-stdin >/dev/null 2>&1; then fail "docker login with a wrong password succeeded"; fi
+say "ok: docker login with a wrong password refused"
+docker logout "$registry" >/dev/null 2>&1 || fail "docker logout"
+if jq -e --arg r "$registry" '.auths[$r]' "$DOCKER_CONFIG/config.json" >/dev/null 2>&1; then fail "docker logout left credentials behind"; fi
+say "ok: docker logout"
+
+# skopeo: push with credentials; without, or as someone else, refused.
+pushed=$(make_image "$work/img" amd64 2)
+refused "anonymous push" skopeo copy -q "${tls[@]}" "oci:$work/img:latest" "docker://$registry/alice/app:1"
+skopeo copy -q "${tls[@]}" --dest-creds alice:alice-password "oci:$work/img:latest" "docker://$registry/alice/app:1" || fail "skopeo copy --dest-creds"
+expect_equal "pushed with credentials" "$(skopeo inspect --tls-verify=false --creds alice:alice-password --format '{{.Digest}}' "docker://$registry/alice/app:1")" "$pushed"
+refused "bob pushing into alice/" skopeo copy -q "${tls[@]}" --dest-creds bob:bob-password-1 "oci:$work/img:latest" "docker://$registry/alice/app:2"
+
+# A private repository answers an outsider as a missing one does.
+private_err=$(skopeo inspect --tls-verify=false "docker://$registry/alice/app:1" 2>&1 | sed "s#alice/app#NAME#g") && fail "anonymous inspect of a private image succeeded"
+missing_err=$(skopeo inspect --tls-verify=false "docker://$registry/alice/nothing:1" 2>&1 | sed "s#alice/nothing#NAME#g") && fail "inspect of a missing image succeeded"
+expect_equal "private and missing look alike to anonymous skopeo" "$private_err" "$missing_err"
+refused "bob reading alice's private image" skopeo inspect --tls-verify=false --creds bob:bob-password-1 "docker://$registry/alice/app:1"
+
+# podman login writes REGISTRY_AUTH_FILE; podman, skopeo and buildah then use it.
+echo "alice-password" | podman login --tls-verify=false -u alice --password-stdin "$registry" >/dev/null || fail "podman login"
+jq -e --arg r "$registry" '.auths[$r]' "$REGISTRY_AUTH_FILE" >/dev/null || fail "podman login stored no credentials"
+skopeo copy -q "${tls[@]}" "oci:$work/img:latest" "docker://$registry/alice/app:from-auth-file" || fail "skopeo with podman login's auth file"
+p=(podman --root "$work/podman-root" --runroot "$work/podman-run" --storage-driver vfs)
+"${p[@]}" pull -q --tls-verify=false "$registry/alice/app:1" >/dev/null || fail "podman pull after login"
+podman logout "$registry" >/dev/null || fail "podman logout"
+refused "podman pull after logout" "${p[@]}" pull -q --tls-verify=false "$registry/alice/app:from-auth-file"
+
+# buildah push --creds.
+b=(buildah --root "$work/buildah-root" --runroot "$work/buildah-run" --storage-driver vfs)
+echo "auth test $RANDOM$RANDOM" >"$work/hello.txt"
+container=$("${b[@]}" from scratch) || fail "buildah from scratch"
+"${b[@]}" copy "$container" "$work/hello.txt" /hello.txt >/dev/null || fail "buildah copy"
+"${b[@]}" commit -q "$container" localhost/auth-test:1 >/dev/null || fail "buildah commit"
+refused "buildah push without credentials" "${b[@]}" push -q --tls-verify=false localhost/auth-test:1 "docker://$registry/alice/built:1"
+"${b[@]}" push -q --tls-verify=false --creds alice:alice-password --digestfile "$work/built.digest" localhost/auth-test:1 "docker://$registry/alice/built:1" || fail "buildah push --creds"
+expect_equal "buildah pushed with credentials" "$(skopeo inspect --tls-verify=false --creds alice:alice-password --format '{{.Digest}}' "docker://$registry/alice/built:1")" "$(cat "$work/built.digest")"
+
+# Public: anonymous pull with no credentials at all (and an empty auth file).
+berth repo visibility alice/app public || fail "berth repo visibility"
+sleep 6 # the running server's access cache lives 5 s
+echo '{}' >"$REGISTRY_AUTH_FILE"
+skopeo copy -q "${tls[@]}" "docker://$registry/alice/app:1" "oci:$work/public:x" || fail "anonymous pull of a public image"
+for blob in "$work"/img/blobs/sha256/*; do
+	cmp -s "$blob" "$work/public/blobs/sha256/$(basename "$blob")" || fail "blob $(basename "$blob") differs after an anonymous pull"
+done
+say "ok: anonymous pull of a public image"
+refused "anonymous push to a public repository" skopeo copy -q "${tls[@]}" "oci:$work/img:latest" "docker://$registry/alice/app:anon"
+
+# An access token as the password: pull-only scope pulls, cannot push; revoked, it is refused.
+token=$(berth token create alice --name ci --scope 'alice/*:pull') || fail "berth token create"
+skopeo inspect --tls-verify=false --creds "alice:$token" "docker://$registry/alice/built:1" >/dev/null || fail "pull with a pull-only token"
+say "ok: pull with a pull-only token"
+refused "push with a pull-only token" skopeo copy -q "${tls[@]}" --dest-creds "alice:$token" "oci:$work/img:latest" "docker://$registry/alice/built:2"
+id=$(berth token list alice | awk -F'\t' '$2 == "ci" { print $1 }')
+[ -n "$id" ] || fail "berth token list shows no token named ci"
+berth token revoke "$id" || fail "berth token revoke"
+sleep 6
+refused "pull with a revoked token" skopeo inspect --tls-verify=false --creds "alice:$token" "docker://$registry/alice/built:1"
+
+# A robot: NAMESPACE+NAME with a pull-only token, as a Kubernetes pull secret; ctr pulls with it.
+berth robot add alice puller >/dev/null || fail "berth robot add"
+robot_token=$(berth token create alice+puller --name k8s --scope 'alice/*:pull') || fail "token for the robot"
+skopeo inspect --tls-verify=false --creds "alice+puller:$robot_token" "docker://$registry/alice/built:1" >/dev/null || fail "robot pull"
+say "ok: robot pulls with its token"
+refused "robot push" skopeo copy -q "${tls[@]}" --dest-creds "alice+puller:$robot_token" "oci:$work/img:latest" "docker://$registry/alice/built:3"
+
+cat >"$work/containerd.toml" <<TOML
+version = 2
+root = "$work/containerd/root"
+state = "$work/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$work/containerd/containerd.sock"
+[ttrpc]
+  address = "$work/containerd/containerd.sock.ttrpc"
+[debug]
+  address = ""
+TOML
+mkdir -p "$work/containerd"
+containerd --config "$work/containerd.toml" >"$work/containerd.log" 2>&1 &
+containerd_pid=$!
+cleanup_hooks+=("kill $containerd_pid; wait $containerd_pid")
+c=(ctr --address "$work/containerd/containerd.sock" --namespace berth-auth)
+deadline=$((SECONDS + 30))
+until "${c[@]}" version >/dev/null 2>&1; do
+	kill -0 "$containerd_pid" 2>/dev/null || fail "containerd exited: $(tail -n 5 "$work/containerd.log")"
+	[ "$SECONDS" -lt "$deadline" ] || fail "containerd did not answer within 30 s"
+	sleep 0.2
+done
+refused "ctr pull of a private image without credentials" "${c[@]}" images pull --plain-http --snapshotter native "$registry/alice/built:1"
+"${c[@]}" images pull --plain-http --snapshotter native --user "alice+puller:$robot_token" "$registry/alice/built:1" >/dev/null || fail "ctr pull --user with the robot's token"
+say "ok: ctr pulls a private image with the robot's token"
+
+# What happened is in the audit log, and no secret is.
+audit=$(berth audit --limit 500)
+grep -qP '\talice\t.*\tlogin\talice\tok' <<<"$audit" || fail "no successful sign-in of alice in the audit log"
+grep -qP '\tlogin\talice\tFAILED' <<<"$audit" || fail "no failed sign-in in the audit log"
+grep -qP '\tpush\talice/app:1\tok' <<<"$audit" || fail "no push in the audit log"
+grep -qF "$token" <<<"$audit" && fail "a token secret reached the audit log"
+grep -qF "alice-password" "$work/registry.log" && fail "a password reached the server log"
+say "passed"
