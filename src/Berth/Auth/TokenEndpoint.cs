@@ -18,7 +18,7 @@ internal sealed record TokenResponse(
 /// The Docker registry token endpoint (https://distribution.github.io/distribution/spec/auth/token/): GET with
 /// Basic credentials or none (anonymous), and the OAuth2 POST with the password and refresh-token grants
 /// (https://distribution.github.io/distribution/spec/auth/oauth/). The token lists, per requested scope, the
-/// actions the decision function allows: never more than was asked.
+/// actions the decision function allows: never more than was asked. Refresh tokens come only from the POST grants.
 /// </summary>
 internal sealed class TokenEndpoint(Authenticator auth, TokenIssuer tokens, AccessControl access, AccountService accounts)
 {
@@ -33,7 +33,9 @@ internal sealed class TokenEndpoint(Authenticator auth, TokenIssuer tokens, Acce
         {
             caller = await BasicOrAnonymousAsync(ctx);
             scopes = ctx.Request.Query["scope"].SelectMany(s => (s ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
-            offline = ctx.Request.Query["offline_token"].ToString() == "true";
+            // docker login asks GET ?offline_token=true and stores a refresh token in place of the password, as an
+            // "identitytoken" with an empty password: podman, buildah and skopeo then refuse that config.json and a
+            // pull secret made from it holds no password. Docker Hub, Harbor and GitLab answer without one; so does Berth.
         }
         else if (ctx.Request.Method == "POST" && ctx.Request.HasFormContentType)
         {

@@ -171,6 +171,22 @@ public sealed class TokenTests(AuthServer server) : IClassFixture<AuthServer>, I
     }
 
     [Fact]
+    public async Task DockerLoginGetsNoRefreshToken()
+    {
+        // docker login's request. A refresh token in the answer makes docker store it as an identity token in place of
+        // the password, which podman, buildah, skopeo and Kubernetes pull secrets cannot use.
+        using var http = server.NewClient();
+        var request = new HttpRequestMessage(HttpMethod.Get, http.Url("/token?account=admin&client_id=docker&offline_token=true&service=berth"));
+        request.Headers.Authorization = RegistryClient.Basic("admin", AuthServer.AdminPassword);
+        using var r = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var body = await r.JsonAsync();
+        Assert.False(body.TryGetProperty("refresh_token", out var refresh) && refresh.ValueKind != System.Text.Json.JsonValueKind.Null,
+            $"GET /token answered a refresh token: {body}");
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("token").GetString()));
+    }
+
+    [Fact]
     public async Task WrongCredentialsAtTheTokenEndpointAre401()
     {
         using var http = server.NewClient();
