@@ -31,7 +31,7 @@ until "${c[@]}" version >/dev/null 2>&1; do
 	[ "$SECONDS" -lt "$deadline" ] || fail "containerd did not answer within 30 s"
 	sleep 0.2
 done
-pull=("${c[@]}" images pull --plain-http --snapshotter native)
+pull=("${c[@]}" images pull --plain-http --snapshotter native "${ctr_creds[@]}") # ctr_creds: --user in auth mode (lib.sh)
 
 single=$(make_image "$work/single" amd64 2)
 skopeo copy -q --dest-tls-verify=false "oci:$work/single:latest" "docker://$registry/team/app:1.0" || fail "push the single-platform image"
@@ -56,6 +56,6 @@ if grep -qx "$amd64" <<<"$content"; then fail "the amd64 manifest was fetched al
 say "ok: one platform of an index"
 
 "${c[@]}" images tag "$registry/team/app@$single" "$registry/team/pushed:ctr" >/dev/null || fail "ctr images tag"
-"${c[@]}" images push --plain-http "$registry/team/pushed:ctr" >"$work/push.log" 2>&1 || fail "ctr push: $(tail -n 3 "$work/push.log")"
+"${c[@]}" images push --plain-http "${ctr_creds[@]}" "$registry/team/pushed:ctr" >"$work/push.log" 2>&1 || fail "ctr push: $(tail -n 3 "$work/push.log")"
 expect_equal "ctr push: registry serves the same manifest" "$(manifest_digest "$registry/team/pushed:ctr")" "$single"
 say "passed"
