@@ -10,7 +10,7 @@ need docker docker.io
 need ctr containerd
 [ -n "${BERTH_CMD:-}" ] || fail "authentication is Berth's: set BERTH_CMD (test.sh does)"
 export BERTH_ADMIN_PASSWORD="admin-$RANDOM-password"
-start_registry 15310
+start_registry
 data="$work/registry-data"
 berth() { $BERTH_CMD "$@" --data "$data"; } # shellcheck disable=SC2086
 echo "alice-password" | berth user add alice --password-stdin >/dev/null || fail "berth user add alice"

@@ -3,7 +3,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need buildah buildah
 need skopeo skopeo
-start_registry 15302
+start_registry
 b=(buildah --root "$work/root" --runroot "$work/runroot" --storage-driver vfs)
 
 echo "built by buildah $RANDOM$RANDOM" >"$work/hello.txt"

@@ -5,7 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need containerd containerd
 need ctr containerd
 need skopeo skopeo
-start_registry 15305
+start_registry
 
 cat >"$work/containerd.toml" <<TOML
 version = 2
@@ -38,6 +38,9 @@ skopeo copy -q --dest-tls-verify=false "oci:$work/single:latest" "docker://$regi
 mapfile -t index < <(python3 "$clients_dir/make-image.py" --index "$work/multi" amd64 arm64)
 skopeo copy -q --all --dest-tls-verify=false "oci:$work/multi:latest" "docker://$registry/team/multi:1.0" || fail "push the index"
 
+if [ "${#ctr_creds[@]}" -gt 0 ]; then # auth mode: without --user, ctr is refused
+	refused "auth mode: ctr pull without --user" "${c[@]}" images pull --plain-http --snapshotter native "$registry/team/app:1.0"
+fi
 "${pull[@]}" "$registry/team/app:1.0" >"$work/pull1.log" 2>&1 || fail "ctr pull by tag: $(tail -n 3 "$work/pull1.log")"
 expect_equal "pull by tag" "$("${c[@]}" images ls -q | grep -c "^$registry/team/app:1.0$")" "1"
 expect_equal "pulled digest" "$("${c[@]}" images ls | awk -v r="$registry/team/app:1.0" '$1 == r {print $3}')" "$single"

@@ -4,7 +4,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need docker docker.io
 need skopeo skopeo
-start_registry 15304
+start_registry
 export DOCKER_CONFIG="$work/docker-config"
 mkdir -p "$DOCKER_CONFIG"
 

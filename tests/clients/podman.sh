@@ -2,7 +2,7 @@
 # podman: import a root file system, push, remove, pull back; the image ID survives the round trip.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need podman podman
-start_registry 15303
+start_registry
 p=(podman --root "$work/root" --runroot "$work/runroot" --storage-driver vfs --cgroup-manager cgroupfs --events-backend file)
 
 mkdir -p "$work/rootfs/etc"

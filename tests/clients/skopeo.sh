@@ -2,7 +2,7 @@
 # skopeo: copy in and out (OCI and Docker schema 2), inspect, list-tags, tags as environments, sync, delete.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need skopeo skopeo
-start_registry 15301
+start_registry
 tls=(--src-tls-verify=false --dest-tls-verify=false)
 
 pushed=$(make_image "$work/src" amd64 3)
