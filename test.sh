@@ -2,6 +2,12 @@
 # The whole test suite: unit tests, the server end to end, real clients, crash safety.
 # Installs what it needs (Debian packages) when missing; fails, never skips, when a tool is absent.
 set -euo pipefail
+for arg in "$@"; do
+	case "$arg" in
+	-h | --help) sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"; exit 0 ;;
+	*) echo "test.sh: unknown argument '$arg' (it takes none; see --help)" >&2; exit 2 ;;
+	esac
+done
 cd "$(dirname "${BASH_SOURCE[0]}")"
 root=$PWD
 
@@ -29,6 +35,7 @@ need buildah buildah
 need ctr containerd
 need docker docker.io
 need unshare util-linux
+need ss iproute2
 need docker-registry docker-registry
 
 log "build (Release)"

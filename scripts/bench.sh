@@ -4,6 +4,12 @@
 #   scripts/bench.sh                       # everything (5-7 minutes)
 #   WORKLOADS=load,small scripts/bench.sh  # some workloads; see ../shared/bench/README.md
 set -euo pipefail
+for arg in "$@"; do
+	case "$arg" in
+	-h | --help) sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"; exit 0 ;;
+	*) echo "bench.sh: unknown argument '$arg' (it takes none; see --help)" >&2; exit 2 ;;
+	esac
+done
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench="${BENCH_RUN:-$root/../shared/bench/run.sh}"
 [ -x "$bench" ] || [ -f "$bench" ] || { echo "bench harness not found at $bench (set BENCH_RUN)" >&2; exit 1; }

@@ -2,6 +2,11 @@
 # Publishes Berth as one self-contained, trimmed, ReadyToRun executable: artifacts/berth (linux-x64).
 # No .NET install is needed where it runs. Usage: scripts/publish.sh [RID]
 set -euo pipefail
+case "${1:-}" in
+-h | --help) sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"; exit 0 ;;
+-*) echo "publish.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+esac
+[ $# -le 1 ] || { echo "publish.sh: too many arguments (usage: scripts/publish.sh [RID])" >&2; exit 2; }
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rid="${1:-linux-x64}"
 out="$root/artifacts/publish-$rid"

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Writes a small OCI image layout (random content, so every call is a new image) without network.
+Used by the scripts in tests/clients (lib.sh's make_image).
 
   make-image.py DIR [ARCH] [LAYERS]   -> DIR holds an image tagged "latest"; prints its manifest digest
   make-image.py --index DIR ARCH...   -> DIR holds an image index (tag "latest") with one image per ARCH;
                                          prints the index digest, then "ARCH DIGEST" per image
+  make-image.py -h | --help               -> this text
+
+DIR is created when missing (give a temporary directory). Options other than --index are refused (exit 2).
 """
 import gzip
 import hashlib
@@ -58,9 +62,25 @@ def layout(root, top):
         json.dump({"imageLayoutVersion": "1.0.0"}, f)
 
 
+def usage_error(message):
+    print(f"make-image.py: {message} (see --help)", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(args):
-    if args[0] == "--index":
-        root, arches = args[1], args[2:]
+    if any(a in ("-h", "--help") for a in args):
+        print(__doc__.strip())
+        return
+    index = bool(args) and args[0] == "--index"
+    if index:
+        args = args[1:]
+    for a in args:
+        if a.startswith("-"):
+            usage_error(f"unknown option {a!r}")
+    if index:
+        if len(args) < 2:
+            usage_error("--index needs DIR and at least one ARCH")
+        root, arches = args[0], args[1:]
         children = [dict(image(root, a, 1), platform={"architecture": a, "os": "linux"}) for a in arches]
         index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": children}).encode()
         top = {"mediaType": "application/vnd.oci.image.index.v1+json", **put(root, index)}
@@ -69,9 +89,16 @@ def main(args):
         for c in children:
             print(c["platform"]["architecture"], c["digest"])
         return
+    if not 1 <= len(args) <= 3:
+        usage_error("expected DIR [ARCH] [LAYERS]")
     root = args[0]
     arch = args[1] if len(args) > 1 else "amd64"
-    layers = int(args[2]) if len(args) > 2 else 2
+    try:
+        layers = int(args[2]) if len(args) > 2 else 2
+    except ValueError:
+        usage_error(f"LAYERS must be a number, not {args[2]!r}")
+    if layers < 1:
+        usage_error("LAYERS must be at least 1")
     top = image(root, arch, layers)
     layout(root, top)
     print(top["digest"])

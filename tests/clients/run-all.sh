@@ -5,6 +5,12 @@
 # own users, tokens and robots, runs once. Authentication is Berth's: without BERTH_CMD, auth mode and
 # auth.sh fail (they are never skipped).
 set -uo pipefail
+for arg in "$@"; do
+	case "$arg" in
+	-h | --help) sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"; exit 0 ;;
+	*) echo "run-all.sh: unknown argument '$arg' (it takes none; see --help)" >&2; exit 2 ;;
+	esac
+done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 clients=(skopeo buildah podman docker-manifest ctr)
 failed=()

@@ -6,11 +6,17 @@
 #
 #   BERTH_CMD    server command (e.g. "dotnet /path/berth.dll"); default: the Release build of this
 #                repository, built when missing
-#   CRASH_PORT   port on 127.0.0.1 (default: the first free one in 15450-15499)
+#   CRASH_PORT   port on 127.0.0.1 (default: a free one, picked at random at run time)
 #   CRASH_KILLS  number of kills in the push loop (default 12)
 #   CRASH_SEED   random seed (default: random; printed, so a failing run can be repeated)
 #   CRASH_KEEP=1 keep the temporary directory (data, journal, server logs) even on success
 set -euo pipefail
+for arg in "$@"; do
+	case "$arg" in
+	-h | --help) sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"; exit 0 ;;
+	*) echo "kill9.sh: unknown argument '$arg' (it takes none; see --help)" >&2; exit 2 ;;
+	esac
+done
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -20,6 +26,7 @@ RANDOM=$((seed % 32768))
 start_time=$SECONDS
 
 fail() { echo "kill9: FAIL: $*" >&2; exit 1; }
+command -v ss >/dev/null 2>&1 || fail "ss is missing (Debian package iproute2)"
 
 if [ -z "${BERTH_CMD:-}" ]; then
 	dll="$root/src/Berth/bin/Release/net10.0/berth.dll"
@@ -31,21 +38,26 @@ if [ -z "${BERTH_CMD:-}" ]; then
 fi
 read -r -a berth <<<"$BERTH_CMD"
 
+# A port free now, picked at random below the kernel's ephemeral range (so that no outgoing connection takes
+# it between two starts); two runs on one machine do not pick the same one, as with a fixed range they did.
 port=${CRASH_PORT:-$(python3 - <<'EOF'
-import socket
-for p in range(15450, 15500):
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+top = low if low > 12000 else 65536
+for _ in range(500):
+    port = random.randrange(10000, top)
     s = socket.socket()
     try:
-        s.bind(("127.0.0.1", p))
+        s.bind(("127.0.0.1", port))
     except OSError:
         continue
     finally:
         s.close()
-    print(p)
+    print(port)
     break
 EOF
 )}
-[ -n "$port" ] || fail "no free port in 15450-15499"
+[ -n "$port" ] || fail "no free port found"
 url="http://127.0.0.1:$port"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/berth-kill9.XXXXXX")
@@ -87,8 +99,12 @@ spawn() {
 wait_ready() {
 	local deadline=$((SECONDS + 30))
 	while :; do
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/v2/" || true)" = 200 ]; then return 0; fi
+		# Our server must be the one listening: whatever else holds the port proves nothing.
+		if ss -Hltnp "sport = :$port" | grep -q "pid=$server_pid," &&
+			[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/v2/" || true)" = 200 ]; then return 0; fi
 		if ! kill -0 "$server_pid" 2>/dev/null; then
+			grep -qi 'address already in use' "$tmp/server-$starts.log" &&
+				fail "server start $starts: another process took port $port (not a crash-safety failure; run again, or set CRASH_PORT)"
 			fail "server start $starts exited instead of serving (after $kills kills); its log: $(tail -n 20 "$tmp/server-$starts.log")"
 		fi
 		[ "$SECONDS" -lt "$deadline" ] || fail "server start $starts did not answer GET /v2/ within 30 s (after $kills kills)"
