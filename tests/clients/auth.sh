@@ -19,23 +19,17 @@ sleep 0.2
 tls=(--src-tls-verify=false --dest-tls-verify=false)
 export REGISTRY_AUTH_FILE="$work/auth.json"
 
-# refused CMD...: the command must fail, and say it was about authorization.
-refused() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then fail "$what: succeeded, should have been refused"; fi
-	grep -qiE 'unauthorized|denied|authentication required|401|403' <<<"$out" || fail "$what: failed for another reason: $out"
-	say "ok: $what refused"
-}
-
 # docker login / logout: the CLI's client-side login against the token endpoint. The docker CLI (28.x) asks
 # the daemon to log in first and, when no daemon answers, logs in by itself (its "client side" login); DOCKER_HOST
 # points at a socket that does not exist so that a daemon on the machine can never do it instead.
 export DOCKER_CONFIG="$work/docker"
 export DOCKER_HOST="unix://$work/no-docker-daemon.sock"
 echo "alice-password" | docker login "$registry" -u alice --password-stdin >"$work/docker-login.log" 2>&1 || fail "docker login: $(cat "$work/docker-login.log")"
-stored=$(jq -r --arg r "$registry" '.auths[$r].auth // empty' "$DOCKER_CONFIG/config.json" | base64 -d | cut -d: -f1) || true
-expect_equal "docker login stored alice's credentials in config.json" "$stored" "alice"
+stored=$(jq -r --arg r "$registry" '.auths[$r].auth // empty' "$DOCKER_CONFIG/config.json" | base64 -d) || true
+expect_equal "docker login stored alice's user:password in config.json" "$stored" "alice:alice-password"
+jq -e '[.. | objects | has("identitytoken")] | any | not' "$DOCKER_CONFIG/config.json" >/dev/null \
+	|| fail "docker login stored an identitytoken (a refresh token from GET /token?offline_token=true): $(cat "$DOCKER_CONFIG/config.json")"
+say "ok: no identitytoken in config.json"
 if echo "wrong-password" | docker login "$registry" -u alice --password-stdin >/dev/null 2>&1; then fail "docker login with a wrong password succeeded"; fi
 say "ok: docker login with a wrong password refused"
 docker logout "$registry" >/dev/null 2>&1 || fail "docker logout"
@@ -148,29 +142,7 @@ skopeo inspect --tls-verify=false --creds "alice+puller:$robot_token" "docker://
 say "ok: robot pulls with its token"
 refused "robot push" skopeo copy -q "${tls[@]}" --dest-creds "alice+puller:$robot_token" "oci:$work/img:latest" "docker://$registry/alice/built:3"
 
-cat >"$work/containerd.toml" <<TOML
-version = 2
-root = "$work/containerd/root"
-state = "$work/containerd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$work/containerd/containerd.sock"
-[ttrpc]
-  address = "$work/containerd/containerd.sock.ttrpc"
-[debug]
-  address = ""
-TOML
-mkdir -p "$work/containerd"
-containerd --config "$work/containerd.toml" >"$work/containerd.log" 2>&1 &
-containerd_pid=$!
-cleanup_hooks+=("kill $containerd_pid; wait $containerd_pid")
-c=(ctr --address "$work/containerd/containerd.sock" --namespace berth-auth)
-deadline=$((SECONDS + 30))
-until "${c[@]}" version >/dev/null 2>&1; do
-	kill -0 "$containerd_pid" 2>/dev/null || fail "containerd exited: $(tail -n 5 "$work/containerd.log")"
-	[ "$SECONDS" -lt "$deadline" ] || fail "containerd did not answer within 30 s"
-	sleep 0.2
-done
+start_containerd berth-auth
 refused "ctr pull of a private image without credentials" "${c[@]}" images pull --plain-http --snapshotter native "$registry/alice/built:1"
 "${c[@]}" images pull --plain-http --snapshotter native --user "alice+puller:$robot_token" "$registry/alice/built:1" >/dev/null || fail "ctr pull --user with the robot's token"
 say "ok: ctr pulls a private image with the robot's token"

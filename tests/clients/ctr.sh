@@ -7,30 +7,7 @@ need ctr containerd
 need skopeo skopeo
 start_registry
 
-cat >"$work/containerd.toml" <<TOML
-version = 2
-root = "$work/containerd/root"
-state = "$work/containerd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$work/containerd/containerd.sock"
-[ttrpc]
-  address = "$work/containerd/containerd.sock.ttrpc"
-[debug]
-  address = ""
-TOML
-mkdir -p "$work/containerd"
-containerd --config "$work/containerd.toml" >"$work/containerd.log" 2>&1 &
-containerd_pid=$!
-cleanup_hooks+=("kill $containerd_pid; wait $containerd_pid")
-sock="$work/containerd/containerd.sock"
-c=(ctr --address "$sock" --namespace berth-test)
-deadline=$((SECONDS + 30))
-until "${c[@]}" version >/dev/null 2>&1; do
-	kill -0 "$containerd_pid" 2>/dev/null || fail "containerd exited: $(tail -n 5 "$work/containerd.log")"
-	[ "$SECONDS" -lt "$deadline" ] || fail "containerd did not answer within 30 s"
-	sleep 0.2
-done
+start_containerd berth-test
 pull=("${c[@]}" images pull --plain-http --snapshotter native "${ctr_creds[@]}") # ctr_creds: --user in auth mode (lib.sh)
 
 single=$(make_image "$work/single" amd64 2)

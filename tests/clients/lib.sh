@@ -20,6 +20,7 @@
 #     (skopeo/podman/buildah login) into an exported REGISTRY_AUTH_FILE, the docker CLI (docker login) into
 #     an exported DOCKER_CONFIG, ctr through "${ctr_creds[@]}" (--user admin:PASSWORD; empty without auth mode);
 #   - refused WHAT CMD...: CMD must fail, and because of authorization;
+#   - start_containerd NAMESPACE: a throwaway containerd daemon; sets the array c (ctr with its socket);
 #   - make_image DIR [ARCH] [LAYERS]: a small random OCI image layout, built locally without network.
 set -euo pipefail
 
@@ -269,6 +270,35 @@ sign_in_clients() {
 			esac || fail "auth mode: $tool read the login-check image after its login: $(cat "$login_log")"
 		fi
 		say "auth mode: $tool login as admin works"
+	done
+}
+
+# start_containerd NAMESPACE: a throwaway containerd daemon with its own root, state and socket in the work
+# directory (stopped on exit); sets the array c to "ctr --address SOCKET --namespace NAMESPACE".
+start_containerd() {
+	need containerd containerd
+	need ctr containerd
+	cat >"$work/containerd.toml" <<-TOML
+		version = 2
+		root = "$work/containerd/root"
+		state = "$work/containerd/state"
+		disabled_plugins = ["io.containerd.grpc.v1.cri"]
+		[grpc]
+		  address = "$work/containerd/containerd.sock"
+		[ttrpc]
+		  address = "$work/containerd/containerd.sock.ttrpc"
+		[debug]
+		  address = ""
+	TOML
+	mkdir -p "$work/containerd"
+	containerd --config "$work/containerd.toml" >"$work/containerd.log" 2>&1 &
+	local pid=$! deadline=$((SECONDS + 30))
+	cleanup_hooks+=("kill $pid; wait $pid")
+	c=(ctr --address "$work/containerd/containerd.sock" --namespace "$1")
+	until "${c[@]}" version >/dev/null 2>&1; do
+		kill -0 "$pid" 2>/dev/null || fail "containerd exited: $(tail -n 5 "$work/containerd.log")"
+		[ "$SECONDS" -lt "$deadline" ] || fail "containerd did not answer within 30 s"
+		sleep 0.2
 	done
 }
 

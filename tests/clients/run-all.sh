@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs every real-client script; each starts its own registry (Berth from $BERTH_CMD, else distribution).
 # Two passes: the registry open (anonymous push and pull), then the same scripts again in auth mode
-# (BERTH_CLIENT_AUTH=1: authentication on, every client signed in as admin; see lib.sh). auth.sh, with its
-# own users, tokens and robots, runs once. Authentication is Berth's: without BERTH_CMD, auth mode and
-# auth.sh fail (they are never skipped).
+# (BERTH_CLIENT_AUTH=1: authentication on, every client refused without its login, then signed in as admin;
+# see lib.sh). auth.sh (users, tokens, robots, public images) and login-sequence.sh (docker login, then the
+# other clients on the same machine reading its config.json) run once. Authentication is Berth's: without
+# BERTH_CMD, auth mode, auth.sh and login-sequence.sh fail (they are never skipped).
+# Every registry listens on a free port picked at run time: two runs on one machine do not collide.
+#   usage: bash tests/clients/run-all.sh     (BERTH_CMD=... for Berth; see bash tests/clients/lib.sh --help)
 set -uo pipefail
 for arg in "$@"; do
 	case "$arg" in
@@ -26,9 +29,10 @@ run() { # run LABEL SCRIPT ENV...
 }
 for script in "${clients[@]}"; do run "$script" "$script"; done
 run auth auth
+run login-sequence login-sequence
 for script in "${clients[@]}"; do run "$script (auth mode)" "$script" BERTH_CLIENT_AUTH=1; done
 if [ "${#failed[@]}" -gt 0 ]; then
-	echo "clients: failed: ${failed[*]}"
+	echo "clients: failed ($SECONDS s): ${failed[*]}"
 	exit 1
 fi
-echo "clients: all passed"
+echo "clients: all passed ($SECONDS s)"
