@@ -85,6 +85,10 @@ need python3 python3
 need unshare util-linux
 need ss iproute2
 
+if [ "${BERTH_CLIENT_AUTH:-}" = 1 ] && [ -z "${BERTH_CMD:-}" ]; then
+	fail "auth mode (BERTH_CLIENT_AUTH=1) needs Berth: set BERTH_CMD"
+fi
+
 if [ "${BERTH_CLIENT_ISOLATED:-}" != 1 ]; then
 	[ "$(id -u)" -eq 0 ] || fail "must run as root (mount namespace, container storage)"
 	exec env BERTH_CLIENT_ISOLATED=1 unshare --mount --propagation private \
@@ -116,7 +120,6 @@ mkdir -p -m 700 "$HOME" "$XDG_RUNTIME_DIR"
 
 ctr_creds=()
 if [ "${BERTH_CLIENT_AUTH:-}" = 1 ]; then
-	[ -n "${BERTH_CMD:-}" ] || fail "auth mode (BERTH_CLIENT_AUTH=1) needs Berth: set BERTH_CMD"
 	export BERTH_ADMIN_PASSWORD="admin-$RANDOM$RANDOM-password"
 	ctr_creds=(--user "admin:$BERTH_ADMIN_PASSWORD")
 	say "auth mode: authentication on, clients signed in as admin"
