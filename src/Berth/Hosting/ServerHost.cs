@@ -88,6 +88,7 @@ public static class ServerHost
         if (options.AccessLog) services.AddSingleton<AccessLog>();
 
         var app = builder.Build();
+        app.Use(RequestTarget.RestoreAsync);
         if (options.AccessLog)
         {
             var accessLog = app.Services.GetRequiredService<AccessLog>();
