@@ -6,6 +6,7 @@ using Berth.Core.Metadata;
 using Berth.Core.Registry;
 using Berth.Core.Storage;
 using Berth.Metadata;
+using Microsoft.AspNetCore.Connections;
 
 namespace Berth.Hosting;
 
@@ -38,6 +39,7 @@ public static class ServerHost
                 {
                     listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key));
                 }
+                listen.Use(EndAfterData.RunAsync);
             });
         });
 
