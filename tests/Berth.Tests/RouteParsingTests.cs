@@ -28,6 +28,21 @@ public sealed class RouteParsingTests
     public void OtherPathsDoNotParse(string path) => Assert.Null(V2Route.Parse(path));
 
     [Theory]
+    [InlineData("/v2/a/../b/blobs/uploads/?x=/../", "/v2/a/../b/blobs/uploads/")]
+    [InlineData("/v2/a/%2e%2E/b", "/v2/a/../b")]
+    [InlineData("/v2/a%2Fb/%2f", "/v2/a%2Fb/%2f")]
+    [InlineData("/v2/%61/manifests/sha256%3Aab", "/v2/a/manifests/sha256:ab")]
+    [InlineData("/v2/caf%C3%A9/%20%25%", "/v2/caf%C3%A9/%20%25%")]
+    [InlineData("http://host:5000/v2/../x?q", "/v2/../x")]
+    [InlineData("http://host:5000", "/")]
+    public void TheRawPathKeepsWhatTheClientSent(string target, string path) => Assert.Equal(path, RequestTarget.PathOf(target));
+
+    [Theory]
+    [InlineData("*")]
+    [InlineData("host:443")]
+    public void OtherTargetFormsKeepKestrelsPath(string target) => Assert.Null(RequestTarget.PathOf(target));
+
+    [Theory]
     [InlineData("bytes=0-0", 10, 0L, 1L)]
     [InlineData("bytes=5-", 10, 5L, 5L)]
     [InlineData("bytes=-3", 10, 7L, 3L)]

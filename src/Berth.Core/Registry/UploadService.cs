@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using Berth.Core.Metadata;
 using Berth.Core.Storage;
@@ -13,7 +14,10 @@ public sealed record Chunk(Stream Body, long? RangeStart = null, long? RangeEnd 
 /// Blob upload sessions (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs).
 /// The body is read once: each buffer goes to the SHA-256 hasher and to the upload's data. The hasher
 /// lives in memory between chunks; when it is lost (restart, another node) the data is re-hashed at commit.
-/// The session row records how many bytes were acknowledged, so an interrupted chunk is discarded.
+/// The session row records how many bytes the upload holds; bytes past it are discarded by the next append. A chunk
+/// that fails in storage is not recorded. A chunk whose body is cut short (the client went away or stalled) keeps
+/// the bytes that arrived: they are written, then recorded, so the client resumes from the status GET's Range instead
+/// of sending a large layer again, as with distribution.
 /// </summary>
 public sealed class UploadService(IBlobStore store, IMetadataStore metadata, TimeProvider time)
 {
@@ -55,9 +59,14 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
         var (session, progress) = await EnterAsync(repository, id, ct);
         try
         {
-            var size = await AppendLockedAsync(session, progress, chunk, ct);
+            var (size, failure) = await AppendLockedAsync(session, progress, chunk, ct);
             var now = time.GetUtcNow();
-            await metadata.UpdateUploadAsync(id, size, now, ct);
+            if (failure is null || size != session.Size)
+            {
+                // The request may be gone already; what arrived is recorded all the same.
+                await metadata.UpdateUploadAsync(id, size, now, failure is null ? ct : CancellationToken.None);
+            }
+            failure?.Throw();
             return session with { Size = size, Updated = now };
         }
         finally
@@ -88,7 +97,16 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
             else
             {
                 // The last chunk's size is not recorded on its own: until the digest is, a retry starts from the old size.
-                if (last is not null) session = session with { Size = await AppendLockedAsync(session, progress, last, ct) };
+                if (last is not null)
+                {
+                    var (withLast, failure) = await AppendLockedAsync(session, progress, last, ct);
+                    if (failure is not null)
+                    {
+                        progress.Valid = false;
+                        failure.Throw();
+                    }
+                    session = session with { Size = withLast };
+                }
                 var actual = await DigestOfAsync(session, progress, expected.Algorithm, ct);
                 if (actual != expected)
                 {
@@ -169,8 +187,12 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
         if (_progress.TryRemove(id, out var progress)) progress.Dispose();
     }
 
-    /// <summary>Streams the chunk into the upload; returns the new size. The caller holds the upload's lock.</summary>
-    private async Task<long> AppendLockedAsync(UploadSession session, Progress progress, Chunk chunk, CancellationToken ct)
+    /// <summary>
+    /// Streams the chunk into the upload and returns the new size. The caller holds the upload's lock. When the body
+    /// fails part way, the bytes read before are written and hashed all the same, and the failure is returned with
+    /// the size that includes them, for the caller to record or drop.
+    /// </summary>
+    private async Task<(long Size, ExceptionDispatchInfo? BodyFailure)> AppendLockedAsync(UploadSession session, Progress progress, Chunk chunk, CancellationToken ct)
     {
         if (session.Committing is not null) throw new RegistryException(ErrorCode.BlobUploadInvalid, "the upload is already being completed");
         if (chunk.RangeStart is { } start && start != session.Size)
@@ -183,14 +205,16 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
         }
         var hashing = progress.Valid && progress.Offset == session.Size;
         long written = 0;
+        ExceptionDispatchInfo? failure = null;
         try
         {
             await using var writer = await store.OpenUploadAsync(session.Id, session.Size, ct);
-            int n;
-            while ((n = await ReadFullAsync(chunk.Body, writer.Buffer, ct)) > 0)
+            while (failure is null)
             {
+                (var n, failure) = await ReadFullAsync(chunk.Body, writer.Buffer, ct);
+                if (n == 0) break;
                 if (hashing) progress.Hash.AppendData(writer.Buffer.Span[..n]);
-                await writer.WriteAsync(n, ct);
+                await writer.WriteAsync(n, failure is null ? ct : CancellationToken.None);
                 written += n;
             }
         }
@@ -200,14 +224,14 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
             progress.Valid = false;
             throw;
         }
-        if (chunk.DeclaredLength is { } declared && declared != written)
+        if (failure is null && chunk.DeclaredLength is { } declared && declared != written)
         {
             progress.Valid = false;
             throw new RegistryException(ErrorCode.SizeInvalid, $"received {written} bytes but Content-Length said {declared}");
         }
         var size = session.Size + written;
         if (hashing) progress.Offset = size; else progress.Valid = false;
-        return size;
+        return (size, failure);
     }
 
     /// <summary>The digest from the running hasher when it saw every byte, else by reading the data back.</summary>
@@ -239,16 +263,26 @@ public sealed class UploadService(IBlobStore store, IMetadataStore metadata, Tim
         return Digest.FromHash(algorithm, hash.GetHashAndReset());
     }
 
-    /// <summary>Fills the buffer as far as the stream allows, so hashing and disk writes work on large blocks.</summary>
-    private static async ValueTask<int> ReadFullAsync(Stream body, Memory<byte> buffer, CancellationToken ct)
+    /// <summary>
+    /// Fills the buffer as far as the stream allows, so hashing and disk writes work on large blocks. A failure of the
+    /// body comes back with the count of the bytes read before it, so they are not lost with it.
+    /// </summary>
+    private static async ValueTask<(int Count, ExceptionDispatchInfo? Failure)> ReadFullAsync(Stream body, Memory<byte> buffer, CancellationToken ct)
     {
         var total = 0;
-        while (total < buffer.Length)
+        try
         {
-            var n = await body.ReadAsync(buffer[total..], ct);
-            if (n == 0) break;
-            total += n;
+            while (total < buffer.Length)
+            {
+                var n = await body.ReadAsync(buffer[total..], ct);
+                if (n == 0) break;
+                total += n;
+            }
         }
-        return total;
+        catch (Exception e)
+        {
+            return (total, ExceptionDispatchInfo.Capture(e));
+        }
+        return (total, null);
     }
 }

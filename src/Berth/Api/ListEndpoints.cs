@@ -37,7 +37,7 @@ internal sealed class ListEndpoints(ManifestService manifests)
             last = batch[^1];
         }
         var page = Trim(ctx, names, limit, "/v2/_catalog");
-        await WriteJson(ctx, new Catalog(page), WireJson.Default.Catalog);
+        await WriteJson(ctx, new Catalog(page), WireJson.Api.Catalog);
     }
 
     public async Task Tags(HttpContext ctx, string name)
@@ -46,7 +46,7 @@ internal sealed class ListEndpoints(ManifestService manifests)
         var tags = await manifests.ListTagsAsync(name, last, limit + 1, ctx.RequestAborted)
             ?? throw new RegistryException(ErrorCode.NameUnknown, "repository name not known to registry", ErrorDetail.Of(("name", name)));
         var page = Trim(ctx, tags, limit, $"/v2/{name}/tags/list");
-        await WriteJson(ctx, new TagList(name, page), WireJson.Default.TagList);
+        await WriteJson(ctx, new TagList(name, page), WireJson.Api.TagList);
     }
 
     public async Task Referrers(HttpContext ctx, string name, string digestText)
@@ -58,7 +58,7 @@ internal sealed class ListEndpoints(ManifestService manifests)
         if (filter is not null) ctx.Response.Headers["OCI-Filters-Applied"] = "artifactType";
         var index = new ImageIndex(2, MediaTypes.OciIndex,
             referrers.Select(r => new WireDescriptor(r.MediaType, r.Digest.ToString(), r.Size, r.ArtifactType, r.Annotations)).ToList());
-        await WriteJson(ctx, index, WireJson.Default.ImageIndex, MediaTypes.OciIndex);
+        await WriteJson(ctx, index, WireJson.Api.ImageIndex, MediaTypes.OciIndex);
     }
 
     private static (int Limit, string? Last) Page(HttpContext ctx)

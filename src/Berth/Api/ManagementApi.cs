@@ -35,7 +35,11 @@ internal sealed record DockerSearch([property: JsonPropertyName("num_results")] 
 [JsonSerializable(typeof(List<RepositoryView>))]
 [JsonSerializable(typeof(List<AuditView>))]
 [JsonSerializable(typeof(DockerSearch))]
-internal sealed partial class ManagementJson : JsonSerializerContext;
+internal sealed partial class ManagementJson : JsonSerializerContext
+{
+    /// <summary>The contract for everything the management API writes: use this, not <c>Default</c>.</summary>
+    public static ManagementJson Api => field ??= new(JsonWire.Options(Default.Options));
+}
 
 /// <summary>
 /// The management API under /api/v1/ (docs/api.md): thin HTTP over <see cref="AccountService"/>, which checks the
@@ -58,16 +62,16 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
         switch (method, p)
         {
             case ("GET", ["me"]):
-                await Json(ctx, View(await store.GetAccountAsync(caller.Name!, ct) ?? throw new RegistryException(ErrorCode.NotFound, "no such account")), ManagementJson.Default.UserView);
+                await Json(ctx, View(await store.GetAccountAsync(caller.Name!, ct) ?? throw new RegistryException(ErrorCode.NotFound, "no such account")), ManagementJson.Api.UserView);
                 break;
             case ("GET", ["users"]):
-                await Json(ctx, (await accounts.ListAccountsAsync(caller, null, ct)).Select(View).ToList(), ManagementJson.Default.ListUserView);
+                await Json(ctx, (await accounts.ListAccountsAsync(caller, null, ct)).Select(View).ToList(), ManagementJson.Api.ListUserView);
                 break;
             case ("POST", ["users"]):
             {
                 var body = await BodyAsync(ctx);
                 var user = await accounts.CreateUserAsync(caller, Str(body, "name"), Str(body, "password"), Bool(body, "admin"), ct);
-                await Json(ctx, View(user), ManagementJson.Default.UserView, 201);
+                await Json(ctx, View(user), ManagementJson.Api.UserView, 201);
                 break;
             }
             case ("PUT", ["users", var name, "password"]):
@@ -79,10 +83,10 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
                 NoContent(ctx);
                 break;
             case ("POST", ["orgs"]):
-                await Json(ctx, View(await accounts.CreateOrganizationAsync(caller, Str(await BodyAsync(ctx), "name"), ct)), ManagementJson.Default.UserView, 201);
+                await Json(ctx, View(await accounts.CreateOrganizationAsync(caller, Str(await BodyAsync(ctx), "name"), ct)), ManagementJson.Api.UserView, 201);
                 break;
             case ("GET", ["orgs", var org, "members"]):
-                await Json(ctx, (await accounts.ListMembersAsync(caller, org, ct)).ToList(), ManagementJson.Default.ListMember);
+                await Json(ctx, (await accounts.ListMembersAsync(caller, org, ct)).ToList(), ManagementJson.Api.ListMember);
                 break;
             case ("PUT", ["orgs", var org, "members", var user]):
                 await accounts.SetMemberAsync(caller, org, user, Bool(await BodyAsync(ctx, optional: true), "owner"), ct);
@@ -93,7 +97,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
                 NoContent(ctx);
                 break;
             case ("GET", ["orgs", var org, "teams"]):
-                await Json(ctx, (await accounts.ListTeamsAsync(caller, org, ct)).Select(t => new TeamView(t.Name, t.Members)).ToList(), ManagementJson.Default.ListTeamView);
+                await Json(ctx, (await accounts.ListTeamsAsync(caller, org, ct)).Select(t => new TeamView(t.Name, t.Members)).ToList(), ManagementJson.Api.ListTeamView);
                 break;
             case ("POST", ["orgs", var org, "teams"]):
                 await accounts.CreateTeamAsync(caller, org, Str(await BodyAsync(ctx), "name"), ct);
@@ -116,16 +120,16 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
                 NoContent(ctx);
                 break;
             case ("GET", ["namespaces", var ns, "grants"]):
-                await Json(ctx, Views(await accounts.ListGrantsAsync(caller, ns, true, ct)), ManagementJson.Default.ListGrantView);
+                await Json(ctx, Views(await accounts.ListGrantsAsync(caller, ns, true, ct)), ManagementJson.Api.ListGrantView);
                 break;
             case ("PUT", ["namespaces", var ns, "grants"]):
                 await GrantAsync(ctx, caller, ns, true);
                 break;
             case ("POST", ["namespaces", var ns, "robots"]):
-                await Json(ctx, View(await accounts.CreateRobotAsync(caller, ns, Str(await BodyAsync(ctx), "name"), ct)), ManagementJson.Default.UserView, 201);
+                await Json(ctx, View(await accounts.CreateRobotAsync(caller, ns, Str(await BodyAsync(ctx), "name"), ct)), ManagementJson.Api.UserView, 201);
                 break;
             case ("GET", ["accounts", var name, "tokens"]):
-                await Json(ctx, (await accounts.ListTokensAsync(caller, name, ct)).Select(t => View(t, null)).ToList(), ManagementJson.Default.ListTokenView);
+                await Json(ctx, (await accounts.ListTokensAsync(caller, name, ct)).Select(t => View(t, null)).ToList(), ManagementJson.Api.ListTokenView);
                 break;
             case ("POST", ["accounts", var name, "tokens"]):
                 await CreateTokenAsync(ctx, caller, name);
@@ -137,7 +141,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
             case ("GET", ["search"]):
                 var query = ctx.Request.Query["q"].ToString();
                 var found = await SearchAsync(caller, query, ctx.Request.Query["last"].ToString(), PageSize(ctx, 100), ct);
-                await Json(ctx, found, ManagementJson.Default.ListRepositoryView);
+                await Json(ctx, found, ManagementJson.Api.ListRepositoryView);
                 break;
             case ("GET", ["audit"]):
                 await AuditAsync(ctx, caller);
@@ -165,7 +169,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
                     throw new RegistryException(ErrorCode.NameUnknown, "repository name not known to registry");
                 }
                 var entry = (await store.SearchRepositoriesAsync(name, null, 1000, ct)).FirstOrDefault(r => r.Name == name);
-                await Json(ctx, new RepositoryView(name, AccessText.Format(await store.GetVisibilityAsync(name, ct)), entry?.Description), ManagementJson.Default.RepositoryView);
+                await Json(ctx, new RepositoryView(name, AccessText.Format(await store.GetVisibilityAsync(name, ct)), entry?.Description), ManagementJson.Api.RepositoryView);
                 break;
             case ("PUT", false):
                 var body = await BodyAsync(ctx);
@@ -174,7 +178,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
                 NoContent(ctx);
                 break;
             case ("GET", true):
-                await Json(ctx, Views(await accounts.ListGrantsAsync(caller, name, false, ct)), ManagementJson.Default.ListGrantView);
+                await Json(ctx, Views(await accounts.ListGrantsAsync(caller, name, false, ct)), ManagementJson.Api.ListGrantView);
                 break;
             case ("PUT", true):
                 await GrantAsync(ctx, caller, name, false);
@@ -216,7 +220,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
             expires = DateTimeOffset.UtcNow + span;
         }
         var issued = await accounts.CreateTokenAsync(caller, account, Str(body, "name"), scopes, expires, ctx.RequestAborted);
-        await Json(ctx, View(issued.Token, issued.Secret), ManagementJson.Default.TokenView, 201);
+        await Json(ctx, View(issued.Token, issued.Secret), ManagementJson.Api.TokenView, 201);
     }
 
     private async Task AuditAsync(HttpContext ctx, Caller caller)
@@ -225,7 +229,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
         DateTimeOffset? since = DateTimeOffset.TryParse(q["since"].ToString(), CultureInfo.InvariantCulture, out var s) ? s : null;
         long? before = long.TryParse(q["before"].ToString(), out var b) ? b : null;
         var events = await accounts.QueryAuditAsync(caller, new AuditQuery(Opt(q["actor"]), Opt(q["action"]), Opt(q["target"]), since, before, PageSize(ctx, 100)), ctx.RequestAborted);
-        await Json(ctx, events.Select(e => new AuditView(e.Id, e.Time, e.Actor, e.Address, e.Action, e.Target, e.Success, e.Detail)).ToList(), ManagementJson.Default.ListAuditView);
+        await Json(ctx, events.Select(e => new AuditView(e.Id, e.Time, e.Actor, e.Address, e.Action, e.Target, e.Success, e.Detail)).ToList(), ManagementJson.Api.ListAuditView);
     }
 
     /// <summary>Repositories matching <paramref name="query"/> that the caller may pull.</summary>
@@ -254,7 +258,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
         var query = ctx.Request.Query["q"].ToString();
         var found = await SearchAsync(caller, query, null, PageSize(ctx, 25), ctx.RequestAborted);
         var results = found.Select(r => new SearchResult(r.Name, r.Description ?? "", AccessText.Namespace(r.Name) == OfficialNamespace, 0, false)).ToList();
-        await Json(ctx, new DockerSearch(results.Count, query, results), ManagementJson.Default.DockerSearch);
+        await Json(ctx, new DockerSearch(results.Count, query, results), ManagementJson.Api.DockerSearch);
     }
 
     private static int PageSize(HttpContext ctx, int fallback)

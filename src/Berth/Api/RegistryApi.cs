@@ -182,7 +182,7 @@ internal sealed partial class RegistryApi(BlobEndpoints blobs, UploadEndpoints u
         }
         if (ctx.Request.Method == "HEAD") return;
         response.ContentType = "application/json";
-        var body = JsonSerializer.SerializeToUtf8Bytes(new ErrorBody([new ErrorItem(wire, message, detail)]), WireJson.Default.ErrorBody);
+        var body = JsonSerializer.SerializeToUtf8Bytes(new ErrorBody([new ErrorItem(wire, message, detail)]), WireJson.Api.ErrorBody);
         response.ContentLength = body.Length;
         await response.Body.WriteAsync(body);
     }

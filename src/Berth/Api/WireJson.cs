@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Berth.Api;
@@ -20,4 +22,21 @@ internal sealed record WireDescriptor(string MediaType, string Digest, long Size
 [JsonSerializable(typeof(Catalog))]
 [JsonSerializable(typeof(ImageIndex))]
 [JsonSerializable(typeof(Auth.TokenResponse))]
-internal sealed partial class WireJson : JsonSerializerContext;
+internal sealed partial class WireJson : JsonSerializerContext
+{
+    /// <summary>The contract for everything the registry writes: use this, not <c>Default</c>.</summary>
+    public static WireJson Api => field ??= new(JsonWire.Options(Default.Options));
+}
+
+/// <summary>
+/// How the registry writes JSON. System.Text.Json's default encoder escapes for HTML pages (<c>+</c> as <c>\u002B</c>, quotes
+/// and <c>&lt;&gt;&amp;'</c> too), so media types read <c>application/vnd.oci.image.index.v1\u002Bjson</c>. These answers are
+/// application/json, never HTML, read by people and clients alike: only what JSON itself requires is escaped
+/// (https://www.rfc-editor.org/rfc/rfc8259#section-7: the quotation mark, the backslash, control characters), as
+/// distribution and other registries write it.
+/// </summary>
+internal static class JsonWire
+{
+    public static JsonSerializerOptions Options(JsonSerializerOptions generated) =>
+        new(generated) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+}

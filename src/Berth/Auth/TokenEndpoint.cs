@@ -75,7 +75,7 @@ internal sealed class TokenEndpoint(Authenticator auth, TokenIssuer tokens, Acce
         }
         var body = new TokenResponse(token, token, (int)tokens.Lifetime.TotalSeconds, issuedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"), refresh,
             ctx.Request.Method == "POST" ? string.Join(' ', granted.Where(g => g.Actions.Count > 0).Select(g => $"{g.Type}:{g.Name}:{string.Join(',', g.Actions)}")) : null);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, WireJson.Default.TokenResponse);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, WireJson.Api.TokenResponse);
         ctx.Response.ContentType = "application/json";
         ctx.Response.Headers.CacheControl = "no-store";
         ctx.Response.ContentLength = bytes.Length;

@@ -5,6 +5,9 @@ namespace Berth.Hosting;
 /// <summary>One line per request (method, path, status, duration, client), when <c>accessLog</c> is on.</summary>
 internal sealed partial class AccessLog(ILogger<AccessLog> log)
 {
+    /// <summary>The category <see cref="LogFormat"/> writes as a bare request line.</summary>
+    public static readonly string Category = typeof(AccessLog).FullName!;
+
     public async Task InvokeAsync(HttpContext ctx, RequestDelegate next)
     {
         var start = Stopwatch.GetTimestamp();

@@ -6,6 +6,8 @@ using Berth.Core.Metadata;
 using Berth.Core.Registry;
 using Berth.Core.Storage;
 using Berth.Metadata;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Berth.Hosting;
 
@@ -18,12 +20,8 @@ public static class ServerHost
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+        builder.Logging.AddConsole(o => o.FormatterName = LogFormat.FormatName);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Logging.Console.ConsoleFormatter, LogFormat>());
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // A failed start is reported once, by the serve command, without the host's stack trace.
@@ -36,8 +34,10 @@ public static class ServerHost
             {
                 if (options.TlsCert is { } cert && options.TlsKey is { } key)
                 {
+                    listen.Use(PlainHttpOnTlsPort.RunAsync);
                     listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key));
                 }
+                listen.Use(EndAfterData.RunAsync);
             });
         });
 
@@ -88,6 +88,7 @@ public static class ServerHost
         if (options.AccessLog) services.AddSingleton<AccessLog>();
 
         var app = builder.Build();
+        app.Use(RequestTarget.RestoreAsync);
         if (options.AccessLog)
         {
             var accessLog = app.Services.GetRequiredService<AccessLog>();

@@ -81,6 +81,22 @@ public sealed class TokenTests(AuthServer server) : IClassFixture<AuthServer>, I
         Assert.Contains("error=\"insufficient_scope\"", r.Headers.WwwAuthenticate.ToString());
     }
 
+    [Theory]
+    [InlineData("repository:admin/x/../tokens:pull")]
+    [InlineData("repository:admin/%2e%2e/admin/tokens:pull")]
+    [InlineData("repository:admin/./tokens:pull")]
+    [InlineData("repository:admin//tokens:pull")]
+    [InlineData("repository:Admin/Tokens:pull")]
+    public async Task AScopeThatIsNotARepositoryNameGrantsNothing(string scope)
+    {
+        // Escaped once more by TokenAsync, so the server's query decoding yields the scope as written here.
+        var token = await TokenAsync(scope);
+        var payload = JsonNode.Parse(Unb64(token.Split('.')[1]))!;
+        Assert.Empty(payload["access"]!.AsArray());
+        using var r = await PullWith(token);
+        await r.AssertErrorAsync(HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+    }
+
     [Fact]
     public async Task ChangedClaimsAreRefused()
     {

@@ -141,6 +141,28 @@ internal sealed class RegistryClient(Uri baseAddress) : IDisposable
         return (0, "");
     }
 
+    /// <summary>
+    /// One request whose target goes on the wire byte for byte as written (HttpClient and <see cref="Uri"/> may remove
+    /// dot segments or re-escape), answered with Connection: close; returns the status, the response head and body.
+    /// </summary>
+    public async Task<(int Status, string Head, string Body)> SendRawAsync(string method, string target, byte[]? body = null, string? headers = null)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(BaseAddress.Host, BaseAddress.Port, cts.Token);
+        var stream = tcp.GetStream();
+        var head = $"{method} {target} HTTP/1.1\r\nHost: {BaseAddress.Authority}\r\nContent-Length: {body?.Length ?? 0}\r\nConnection: close\r\n" +
+            (Authorization is null ? "" : $"Authorization: {Authorization}\r\n") + (headers ?? "") + "\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head), cts.Token);
+        if (body is not null) await stream.WriteAsync(body, cts.Token);
+        var received = new MemoryStream();
+        await stream.CopyToAsync(received, cts.Token);
+        var text = Encoding.UTF8.GetString(received.ToArray());
+        var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(end > 0, $"{method} {target}: no response");
+        return (int.Parse(text.AsSpan(9, 3)), text[..end], text[(end + 4)..]);
+    }
+
     public void Dispose() => _http.Dispose();
 
     private sealed class ProtocolCheck : DelegatingHandler
