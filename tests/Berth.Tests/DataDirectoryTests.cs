@@ -7,7 +7,7 @@ namespace Berth.Tests;
 
 /// <summary>
 /// The data directory holds password and token hashes and private images: what Berth creates there is its user's only
-/// (directories 0700, files 0600). tests/run/service-account.sh
+/// (directories 0700, files 0600), and a directory left open to others is closed at start. tests/run/service-account.sh
 /// checks the same as another Unix user.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -45,5 +45,19 @@ public sealed class DataDirectoryTests : IDisposable
                 .Select(p => $"{p} {File.GetUnixFileMode(p)}").ToList();
             Assert.Empty(open);
         }
+    }
+
+    [Fact]
+    public async Task ADataDirectoryOpenToOthersIsClosedAtStart()
+    {
+        var data = Path.Combine(_dir, "old");
+        await (await StartAsync(data)).DisposeAsync();
+        File.SetUnixFileMode(data, Dir | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        File.SetUnixFileMode(Path.Combine(data, "berth.db"), File600 | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var notices = new List<string>();
+        await DataDirectory.OpenAsync(data, create: false, notices, default);
+        Assert.Equal(Dir, File.GetUnixFileMode(data));
+        Assert.Equal(File600, File.GetUnixFileMode(Path.Combine(data, "berth.db")));
+        Assert.Equal([$"{data} was open to other users (0755); made it 0700", $"{Path.Combine(data, "berth.db")} was open to other users (0644); made it 0600"], notices);
     }
 }
