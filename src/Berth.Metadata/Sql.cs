@@ -17,7 +17,21 @@ public sealed class SqliteDatabase
 
     public SqliteDatabase(string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        path = Path.GetFullPath(path);
+        Core.Storage.PrivateFiles.CreateDirectory(Path.GetDirectoryName(path)!);
+        // SQLite would create the file 0644; created empty and 0600 here, it is a new database to SQLite, and
+        // SQLite gives the -wal and -shm files the database file's mode.
+        if (!Path.Exists(path))
+        {
+            try
+            {
+                new FileStream(path, Core.Storage.PrivateFiles.Options(FileMode.CreateNew, FileAccess.Write)).Dispose();
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Another process created it first.
+            }
+        }
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,

@@ -67,6 +67,28 @@ public sealed class SqliteAccountStore(SqliteDatabase db) : IAccountStore
             """, ct, ("$n", name), ("$h", passwordHash), ("$a", isAdmin ? 1 : 0), ("$t", Ms(now))) == 1;
     }
 
+    public async Task<bool> SetAdminAsync(string name, bool isAdmin, CancellationToken ct)
+    {
+        await using var c = await db.OpenAsync(ct);
+        return await Exec(c, null, "UPDATE accounts SET admin = $a WHERE name = $n AND kind = 'user'", ct, ("$n", name), ("$a", isAdmin ? 1 : 0)) == 1;
+    }
+
+    public async Task<(int Count, IReadOnlyList<string> First)> AdminOnlyRepositoriesAsync(int first, CancellationToken ct)
+    {
+        await using var c = await db.OpenAsync(ct);
+        const string AdminOnly = """
+            WITH r AS (SELECT name, CASE WHEN instr(name, '/') > 0 THEN substr(name, 1, instr(name, '/') - 1) ELSE '' END AS ns FROM repositories)
+            SELECT r.name FROM r
+            WHERE coalesce((SELECT visibility FROM repository_settings WHERE name = r.name),
+                           (SELECT default_visibility FROM accounts WHERE name = r.ns), 'private') = 'private'
+              AND NOT EXISTS (SELECT 1 FROM accounts WHERE name = r.ns AND kind IN ('user', 'organization'))
+              AND NOT EXISTS (SELECT 1 FROM grants WHERE (namespace = 0 AND target = r.name) OR (namespace = 1 AND target = r.ns))
+            """;
+        var count = Convert.ToInt32(await Scalar(c, null, $"SELECT count(*) FROM ({AdminOnly})", ct));
+        var names = count == 0 ? [] : await Strings(c, null, AdminOnly + " ORDER BY r.name LIMIT $n", ct, ("$n", first));
+        return (count, names);
+    }
+
     public async Task<bool> SetPasswordAsync(string name, string passwordHash, CancellationToken ct)
     {
         await using var c = await db.OpenAsync(ct);

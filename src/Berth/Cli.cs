@@ -1,100 +1,268 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Reflection;
 using Berth.Configuration;
 using Berth.Core;
 using Berth.Core.Access;
+using Berth.Hosting;
 using Berth.Metadata;
 
 namespace Berth;
 
 /// <summary>
-/// The account verbs (user, org, team, grant, robot, token, repo, namespace, audit): the same
-/// <see cref="AccountService"/> as the management API, on the data directory directly, with the operator's rights.
-/// A running server sees the change within a few seconds (its access cache expires).
+/// The command line: <c>serve</c>, <c>config check</c>, and the account verbs (user, org, team, grant, robot, token, repo,
+/// namespace, audit), which use the same <see cref="AccountService"/> as the management API, on the data directory
+/// directly, with the operator's rights. A running server sees their changes within a few seconds (its access cache expires).
+/// Exit codes are <see cref="ExitCodes"/>; every error is one line that starts with the whole command.
 /// </summary>
-internal static class Cli
+internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
 {
-    private static readonly Option<string?> ConfigOption = new("--config", "-c") { Description = "configuration file (for the data directory)" };
+    private static readonly Option<string?> ConfigOption = new("--config", "-c") { Description = "configuration file (default: ./berth.yml when present, or BERTH_CONFIG)" };
     private static readonly Option<string?> DataOption = new("--data") { Description = "data directory (default ./data; env BERTH_DATA)" };
 
-    public static IEnumerable<Command> Commands()
+    public async Task<int> RunAsync(string[] args, CancellationToken ct = default)
     {
-        var name = new Argument<string>("name");
-        var admin = new Option<bool>("--admin") { Description = "a site administrator" };
+        // "berth help [COMMAND...]" is "berth [COMMAND...] --help".
+        if (args is ["help", .. var rest]) args = [.. rest, "--help"];
+        var parse = Root().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            var command = CommandPath(parse.CommandResult);
+            var message = string.Join(' ', parse.Errors[0].Message.Split((char[])['\r', '\n', '\t', ' '], StringSplitOptions.RemoveEmptyEntries)).TrimEnd('.');
+            error.WriteLine($"{command}: {message} (see '{command} --help')");
+            return ExitCodes.Usage;
+        }
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, ct);
+    }
+
+    private RootCommand Root()
+    {
+        var root = new RootCommand("Berth: a container image registry (OCI Distribution API)") { Serve(), Config() };
+        foreach (var command in AccountVerbs()) root.Subcommands.Add(command);
+        return root;
+    }
+
+    /// <summary>"berth org add", from the command the parser settled on.</summary>
+    private static string CommandPath(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = result; r is CommandResult c; r = c.Parent) names.Add(c.Command is RootCommand ? "berth" : c.Command.Name);
+        names.Reverse();
+        return string.Join(' ', names);
+    }
+
+    private static string? ConfigFile(ParseResult parse) =>
+        parse.GetValue(ConfigOption) ?? Environment.GetEnvironmentVariable("BERTH_CONFIG") ?? (File.Exists("berth.yml") ? "berth.yml" : null);
+
+    private Command Serve()
+    {
+        var listen = new Option<string?>("--listen") { Description = "address to listen on: HOST:PORT, [IPv6]:PORT, or :PORT or PORT for every interface (default 127.0.0.1:5000; env BERTH_LISTEN)" };
+        var open = new Option<bool>("--open") { Description = "allow a --listen address other machines can reach while no user exists, so authentication is off (env BERTH_OPEN)" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "serve HTTPS with this PEM certificate (chain) file (env BERTH_TLS_CERT)" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "the PEM private key of --tls-cert (env BERTH_TLS_KEY)" };
+        var serve = new Command("serve", "Run the registry") { ConfigOption, listen, DataOption, open, tlsCert, tlsKey };
+        serve.SetAction(async (parse, ct) =>
+        {
+            var name = CommandPath(parse.CommandResult);
+            var file = ConfigFile(parse);
+            var (options, errors) = ConfigLoader.Load(file, Environment.GetEnvironmentVariable,
+                new ConfigLoader.Overrides(parse.GetValue(listen), parse.GetValue(DataOption), parse.GetValue(open), parse.GetValue(tlsCert), parse.GetValue(tlsKey)));
+            if (options is not null) errors = ConfigLoader.CheckFiles(options);
+            if (options is null || errors.Count > 0)
+            {
+                foreach (var e in errors) error.WriteLine($"{name}: {file ?? "configuration"}: {e}");
+                return ExitCodes.Usage;
+            }
+            WebApplication app;
+            try
+            {
+                app = await ServerHost.BuildAsync(options, ct);
+                await app.StartAsync(ct);
+            }
+            catch (StartupException e)
+            {
+                error.WriteLine($"{name}: {e.Message}");
+                return e.ExitCode;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException
+                or System.Security.Cryptography.CryptographicException or RegistryException)
+            {
+                // A start-up failure is the operator's to fix (port taken, address not on this machine): say what, not where in the code.
+                error.WriteLine($"{name}: cannot start: {(e.InnerException as System.Net.Sockets.SocketException ?? e).Message}");
+                return ExitCodes.Failed;
+            }
+            await using (app)
+            {
+                app.Logger.LogInformation("Berth {Version} listening on {Urls}, data in {Data}", Version(), string.Join(", ", app.Urls), Path.GetFullPath(options.Data));
+                var accounts = app.Services.GetRequiredService<AccountService>();
+                if (await accounts.IsAuthenticationOnAsync(ct))
+                {
+                    app.Logger.LogInformation("Authentication is on: anonymous callers may pull public repositories only; sign in at {Realm}", "/token");
+                    if (await accounts.AdminOnlyRepositoriesNoticeAsync(ct) is { } notice) app.Logger.LogWarning("{Notice}", notice);
+                }
+                else
+                {
+                    app.Logger.LogWarning("Authentication is off (no user exists): anyone who can reach {Urls} may push and pull. Set BERTH_ADMIN_PASSWORD or run 'berth user add' to turn it on",
+                        string.Join(", ", app.Urls));
+                }
+                await app.WaitForShutdownAsync(ct);
+            }
+            return ExitCodes.Ok;
+        });
+        return serve;
+    }
+
+    private Command Config()
+    {
+        var fileArgument = new Argument<string>("file") { Description = "the configuration file to validate" };
+        var check = new Command("check", "Validate a configuration file without starting the server: keys, values, and that the TLS files can be read and parsed") { fileArgument };
+        check.SetAction(parse =>
+        {
+            var file = parse.GetValue(fileArgument)!;
+            var (options, errors) = ConfigLoader.Load(file, _ => null, new ConfigLoader.Overrides());
+            if (options is not null) errors = ConfigLoader.CheckFiles(options);
+            if (options is null || errors.Count > 0)
+            {
+                foreach (var e in errors) error.WriteLine($"{file}: {e}");
+                return ExitCodes.Usage;
+            }
+            output.WriteLine($"{file}: ok (listen {options.Listen}, data {options.Data})");
+            return ExitCodes.Ok;
+        });
+        return new Command("config", "Work with configuration files") { check };
+    }
+
+    private IEnumerable<Command> AccountVerbs()
+    {
+        var user = new Argument<string>("user") { Description = "the user's name" };
+        var accountName = new Argument<string>("name") { Description = "the account's name (a user, robot or organisation)" };
+        var admin = new Option<bool>("--admin") { Description = "make the user a site administrator" };
         var passwordStdin = new Option<bool>("--password-stdin") { Description = "read the password from standard input (default: generate and print one)" };
+        var onOff = new Argument<string>("on|off") { Description = "on: a site administrator (every right everywhere); off: an ordinary user" };
+        onOff.AcceptOnlyFromAmong("on", "off");
         yield return Group("user", "Manage users",
-            Verb("add", "Create a user", [name, admin, passwordStdin], async (p, s, ct) =>
+            Verb("add", "Create a user", [user, admin, passwordStdin], async (p, s, ct) =>
+            {
+                var name = p.GetValue(user)!;
+                var (password, generated) = Password(p.GetValue(passwordStdin));
+                var wasOpen = !await s.IsAuthenticationOnAsync(ct);
+                await s.CreateUserAsync(AccountService.Operator, name, password, p.GetValue(admin), ct);
+                var what = $"created user {name}{(p.GetValue(admin) ? " (site administrator)" : "")}";
+                output.WriteLine(generated ? $"{what} with password: {password}" : what);
+                if (wasOpen)
+                {
+                    error.WriteLine("authentication is now on: anonymous callers may pull public repositories only");
+                    if (await s.AdminOnlyRepositoriesNoticeAsync(ct) is { } notice) error.WriteLine(notice);
+                }
+            }),
+            Verb("passwd", "Set a user's password", [user, passwordStdin], async (p, s, ct) =>
             {
                 var (password, generated) = Password(p.GetValue(passwordStdin));
-                await s.CreateUserAsync(AccountService.Operator, p.GetValue(name)!, password, p.GetValue(admin), ct);
-                Console.WriteLine(generated ? $"created {p.GetValue(name)} with password: {password}" : $"created {p.GetValue(name)}");
+                await s.SetPasswordAsync(AccountService.Operator, p.GetValue(user)!, password, ct);
+                output.WriteLine(generated ? $"new password for {p.GetValue(user)}: {password}" : $"changed the password of {p.GetValue(user)}");
             }),
-            Verb("passwd", "Set a user's password", [name, passwordStdin], async (p, s, ct) =>
+            Verb("admin", "Make a user a site administrator, or not", [user, onOff], async (p, s, ct) =>
             {
-                var (password, generated) = Password(p.GetValue(passwordStdin));
-                await s.SetPasswordAsync(AccountService.Operator, p.GetValue(name)!, password, ct);
-                Console.WriteLine(generated ? $"new password for {p.GetValue(name)}: {password}" : "password changed");
+                var on = p.GetValue(onOff) == "on";
+                await s.SetAdminAsync(AccountService.Operator, p.GetValue(user)!, on, ct);
+                output.WriteLine(on ? $"{p.GetValue(user)} is a site administrator" : $"{p.GetValue(user)} is not a site administrator");
             }),
-            Verb("list", "List accounts", [], async (p, s, ct) =>
+            Verb("list", "List accounts: users, robots and organisations", [], async (p, s, ct) =>
             {
                 foreach (var a in await s.ListAccountsAsync(AccountService.Operator, null, ct))
                 {
-                    Console.WriteLine($"{a.Name}\t{a.Kind.ToString().ToLowerInvariant()}{(a.IsAdmin ? "\tadmin" : "")}");
+                    output.WriteLine($"{a.Name}\t{a.Kind.ToString().ToLowerInvariant()}{(a.IsAdmin ? "\tadmin" : "")}");
                 }
             }),
-            Verb("delete", "Delete a user, robot or organisation", [name], (p, s, ct) => s.DeleteAccountAsync(AccountService.Operator, p.GetValue(name)!, ct)));
+            Verb("delete", "Delete a user, robot or organisation, with its memberships, grants and tokens", [accountName], async (p, s, ct) =>
+            {
+                await s.DeleteAccountAsync(AccountService.Operator, p.GetValue(accountName)!, ct);
+                output.WriteLine($"deleted {p.GetValue(accountName)}");
+            }));
 
-        var org = new Argument<string>("organization");
-        var user = new Argument<string>("user");
-        var owner = new Option<string?>("--owner") { Description = "the user who owns it" };
-        var asOwner = new Option<bool>("--owner") { Description = "as an owner of the organisation" };
+        var org = new Argument<string>("organisation") { Description = "the organisation's name (also its namespace)" };
+        var member = new Argument<string>("user") { Description = "the member's user name" };
+        var owner = new Option<string?>("--owner") { Description = "the user who owns it (an admin of its namespace)" };
+        var asOwner = new Option<bool>("--owner") { Description = "as an owner of the organisation (an admin of its namespace)" };
         yield return Group("org", "Manage organisations",
             Verb("add", "Create an organisation", [org, owner], async (p, s, ct) =>
             {
-                await s.CreateOrganizationAsync(AccountService.Operator, p.GetValue(org)!, ct);
-                if (p.GetValue(owner) is { } o) await s.SetMemberAsync(AccountService.Operator, p.GetValue(org)!, o, true, ct);
+                await s.CreateOrganizationAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(owner), ct);
+                output.WriteLine($"created organisation {p.GetValue(org)}{(p.GetValue(owner) is { } o ? $" (owner {o})" : "")}");
             }),
             Group("member", "Organisation members",
-                Verb("add", "Add or update a member", [org, user, asOwner], (p, s, ct) => s.SetMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(user)!, p.GetValue(asOwner), ct)),
-                Verb("remove", "Remove a member", [org, user], (p, s, ct) => s.RemoveMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(user)!, ct))));
+                Verb("add", "Add a member, or change whether it is an owner", [org, member, asOwner], async (p, s, ct) =>
+                {
+                    await s.SetMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(member)!, p.GetValue(asOwner), ct);
+                    output.WriteLine($"{p.GetValue(member)} is {(p.GetValue(asOwner) ? "an owner" : "a member")} of {p.GetValue(org)}");
+                }),
+                Verb("remove", "Remove a member (also from the organisation's teams)", [org, member], async (p, s, ct) =>
+                {
+                    await s.RemoveMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(member)!, ct);
+                    output.WriteLine($"removed {p.GetValue(member)} from {p.GetValue(org)}");
+                })));
 
-        var team = new Argument<string>("team");
+        var team = new Argument<string>("team") { Description = "the team's name within the organisation" };
         yield return Group("team", "Manage teams of an organisation",
-            Verb("add", "Create a team", [org, team], (p, s, ct) => s.CreateTeamAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, ct)),
-            Verb("delete", "Delete a team", [org, team], (p, s, ct) => s.DeleteTeamAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, ct)),
+            Verb("add", "Create a team", [org, team], async (p, s, ct) =>
+            {
+                await s.CreateTeamAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, ct);
+                output.WriteLine($"created team {p.GetValue(org)}/{p.GetValue(team)}");
+            }),
+            Verb("delete", "Delete a team and its grants", [org, team], async (p, s, ct) =>
+            {
+                await s.DeleteTeamAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, ct);
+                output.WriteLine($"deleted team {p.GetValue(org)}/{p.GetValue(team)}");
+            }),
             Group("member", "Team members",
-                Verb("add", "Add a member", [org, team, user], (p, s, ct) => s.AddTeamMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, p.GetValue(user)!, ct)),
-                Verb("remove", "Remove a member", [org, team, user], (p, s, ct) => s.RemoveTeamMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, p.GetValue(user)!, ct))));
+                Verb("add", "Add a member", [org, team, member], async (p, s, ct) =>
+                {
+                    await s.AddTeamMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, p.GetValue(member)!, ct);
+                    output.WriteLine($"added {p.GetValue(member)} to team {p.GetValue(org)}/{p.GetValue(team)}");
+                }),
+                Verb("remove", "Remove a member", [org, team, member], async (p, s, ct) =>
+                {
+                    await s.RemoveTeamMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, p.GetValue(member)!, ct);
+                    output.WriteLine($"removed {p.GetValue(member)} from team {p.GetValue(org)}/{p.GetValue(team)}");
+                })));
 
-        var role = new Argument<string>("role") { Description = "read, write, admin, or none to revoke" };
-        var subject = new Argument<string>("subject") { Description = "user:NAME or team:ORG/TEAM" };
+        var role = new Argument<string>("role") { Description = "read (pull), write (pull, push), admin (also delete, settings, grants), or none to revoke" };
+        role.AcceptOnlyFromAmong("read", "write", "admin", "none");
+        var subject = new Argument<string>("subject") { Description = "user:NAME (a user or robot) or team:ORG/TEAM" };
         var target = new Argument<string>("target") { Description = "a repository (acme/api), or a namespace with --namespace" };
         var isNamespace = new Option<bool>("--namespace") { Description = "the target is a namespace: the grant covers every repository in it" };
-        yield return Verb("grant", "Grant a role on a repository or namespace", [role, subject, target, isNamespace], (p, s, ct) =>
+        yield return Verb("grant", "Grant a role on a repository or namespace", [role, subject, target, isNamespace], async (p, s, ct) =>
         {
             var text = p.GetValue(role)!;
             var r = Role.None;
-            if (text != "none" && !AccessText.TryParseRole(text, out r)) throw new RegistryException(ErrorCode.InvalidRequest, "role must be read, write, admin or none");
-            return s.SetGrantAsync(AccountService.Operator, p.GetValue(target)!, p.GetValue(isNamespace), p.GetValue(subject)!, r, ct);
+            if (text != "none") AccessText.TryParseRole(text, out r);
+            var where = $"{(p.GetValue(isNamespace) ? "namespace" : "repository")} {p.GetValue(target)}";
+            await s.SetGrantAsync(AccountService.Operator, p.GetValue(target)!, p.GetValue(isNamespace), p.GetValue(subject)!, r, ct);
+            output.WriteLine(r == Role.None ? $"revoked the grant of {p.GetValue(subject)} on {where}" : $"granted {text} on {where} to {p.GetValue(subject)}");
         });
 
-        var ns = new Argument<string>("namespace");
+        var ns = new Argument<string>("namespace") { Description = "a user's or organisation's namespace (acme in acme/api)" };
+        var robotName = new Argument<string>("name") { Description = "the robot's name; the account is NAMESPACE+NAME" };
         yield return Group("robot", "Robot accounts (CI, Kubernetes): NAMESPACE+NAME, signing in with tokens only",
-            Verb("add", "Create a robot in a namespace", [ns, name], async (p, s, ct) =>
+            Verb("add", "Create a robot in a namespace", [ns, robotName], async (p, s, ct) =>
             {
-                var robot = await s.CreateRobotAsync(AccountService.Operator, p.GetValue(ns)!, p.GetValue(name)!, ct);
-                Console.WriteLine($"created {robot.Name}; give it a token: berth token create {robot.Name} --name ci --scope '{p.GetValue(ns)}/*:pull'");
+                var robot = await s.CreateRobotAsync(AccountService.Operator, p.GetValue(ns)!, p.GetValue(robotName)!, ct);
+                output.WriteLine($"created robot {robot.Name}; give it a token: berth token create {robot.Name} --name ci --scope '{p.GetValue(ns)}/*:pull'");
             }));
 
         var account = new Argument<string>("account") { Description = "the user or robot the token signs in as" };
         var tokenName = new Option<string>("--name") { Description = "what the token is for", DefaultValueFactory = _ => "token" };
-        var scope = new Option<string[]>("--scope") { Description = "PATTERN:ACTIONS, repeatable: acme/api:pull, acme/*:pull,push, *:pull (default *:pull,push,delete)", AllowMultipleArgumentsPerToken = false };
+        var scope = new Option<string[]>("--scope")
+        {
+            Description = "PATTERN:ACTIONS, at least one, repeatable: acme/api:pull, 'acme/*:pull,push', '*:pull'; '*:*' for everything the account may do",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var expires = new Option<string?>("--expires") { Description = "lifetime such as 30d or 12h (default: no expiry)" };
-        var id = new Argument<string>("id");
+        var id = new Argument<string>("id") { Description = "the token's id (berth token list)" };
         yield return Group("token", "Access tokens: usable as the password of docker login",
             Verb("create", "Create a token and print it once", [account, tokenName, scope, expires], async (p, s, ct) =>
             {
-                var texts = p.GetValue(scope) is { Length: > 0 } given ? given : ["*:pull,push,delete"];
-                var scopes = texts.Select(t => TokenScope.Parse(t) ?? throw new RegistryException(ErrorCode.InvalidRequest, $"scope \"{t}\" is not PATTERN:ACTIONS")).ToList();
+                var scopes = AccountService.ParseScopes(p.GetValue(scope) ?? []);
                 DateTimeOffset? until = null;
                 if (p.GetValue(expires) is { } e)
                 {
@@ -102,36 +270,51 @@ internal static class Cli
                     until = DateTimeOffset.UtcNow + span;
                 }
                 var issued = await s.CreateTokenAsync(AccountService.Operator, p.GetValue(account)!, p.GetValue(tokenName)!, scopes, until, ct);
-                Console.WriteLine(issued.Secret);
-                Console.Error.WriteLine($"token {issued.Token.Id} for {issued.Token.Account} ({string.Join(' ', scopes)}){(until is { } u ? $", expires {u:u}" : "")}; it is not shown again");
+                output.WriteLine(issued.Secret);
+                error.WriteLine($"created token {issued.Token.Id} for {issued.Token.Account} ({string.Join(' ', scopes)}){(until is { } u ? $", expires {u:u}" : "")}; it is not shown again");
             }),
             Verb("list", "List an account's tokens", [account], async (p, s, ct) =>
             {
                 foreach (var t in await s.ListTokensAsync(AccountService.Operator, p.GetValue(account)!, ct))
                 {
                     var state = t.Revoked is not null ? "revoked" : t.Expires is { } x && x <= DateTimeOffset.UtcNow ? "expired" : "active";
-                    Console.WriteLine($"{t.Id}\t{t.Name}\t{state}\t{string.Join(' ', t.Scopes)}\t{t.Expires?.ToString("u") ?? "no expiry"}");
+                    output.WriteLine($"{t.Id}\t{t.Name}\t{state}\t{string.Join(' ', t.Scopes)}\t{t.Expires?.ToString("u") ?? "no expiry"}");
                 }
             }),
-            Verb("revoke", "Revoke a token", [id], (p, s, ct) => s.RevokeTokenAsync(AccountService.Operator, p.GetValue(id)!, ct)));
+            Verb("revoke", "Revoke a token", [id], async (p, s, ct) =>
+            {
+                await s.RevokeTokenAsync(AccountService.Operator, p.GetValue(id)!, ct);
+                output.WriteLine($"revoked token {p.GetValue(id)}");
+            }));
 
-        var repository = new Argument<string>("repository");
-        var visibility = new Argument<string>("visibility") { Description = "public or private" };
+        var repository = new Argument<string>("repository") { Description = "the repository's name, such as acme/api" };
+        var visibility = new Argument<string>("visibility") { Description = "public (anyone may pull) or private" };
+        visibility.AcceptOnlyFromAmong("public", "private");
         yield return Group("repo", "Repository settings",
-            Verb("visibility", "Make a repository public or private", [repository, visibility], (p, s, ct) =>
-                s.SetVisibilityAsync(AccountService.Operator, p.GetValue(repository)!, ParseVisibility(p.GetValue(visibility)!), ct)));
+            Verb("visibility", "Make a repository public or private", [repository, visibility], async (p, s, ct) =>
+            {
+                await s.SetVisibilityAsync(AccountService.Operator, p.GetValue(repository)!, ParseVisibility(p.GetValue(visibility)!), ct);
+                output.WriteLine($"{p.GetValue(repository)} is {p.GetValue(visibility)}");
+            }));
         yield return Group("namespace", "Namespace settings",
-            Verb("visibility", "The visibility of repositories created in a namespace from now on", [ns, visibility], (p, s, ct) =>
-                s.SetDefaultVisibilityAsync(AccountService.Operator, p.GetValue(ns)!, ParseVisibility(p.GetValue(visibility)!), ct)));
+            Verb("visibility", "The visibility of repositories created in a namespace from now on", [ns, visibility], async (p, s, ct) =>
+            {
+                await s.SetDefaultVisibilityAsync(AccountService.Operator, p.GetValue(ns)!, ParseVisibility(p.GetValue(visibility)!), ct);
+                output.WriteLine($"repositories created in {p.GetValue(ns)} from now on are {p.GetValue(visibility)}");
+            }));
 
-        var actor = new Option<string?>("--actor");
-        var action = new Option<string?>("--action") { Description = "login, push, delete, token.create, grant, ..." };
-        var limit = new Option<int>("--limit") { DefaultValueFactory = _ => 50 };
+        var actor = new Option<string?>("--actor") { Description = "only events by this account" };
+        var action = new Option<string?>("--action") { Description = "only this action: login, push, delete, token.create, grant, ..." };
+        var limit = new Option<int>("--limit") { Description = "at most this many events, 1 to 1000 (default 50)", DefaultValueFactory = _ => 50 };
+        limit.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 1000) r.AddError("--limit must be from 1 to 1000");
+        });
         yield return Verb("audit", "Show the audit log, newest first", [actor, action, limit], async (p, s, ct) =>
         {
             foreach (var e in await s.QueryAuditAsync(AccountService.Operator, new AuditQuery(p.GetValue(actor), p.GetValue(action), Limit: p.GetValue(limit)), ct))
             {
-                Console.WriteLine($"{e.Time:yyyy-MM-ddTHH:mm:ssZ}\t{e.Actor}\t{e.Address}\t{e.Action}\t{e.Target}\t{(e.Success ? "ok" : "FAILED")}\t{e.Detail}");
+                output.WriteLine($"{e.Time:yyyy-MM-ddTHH:mm:ssZ}\t{e.Actor}\t{e.Address}\t{e.Action}\t{e.Target}\t{(e.Success ? "ok" : "FAILED")}\t{e.Detail}");
             }
         });
     }
@@ -139,9 +322,9 @@ internal static class Cli
     private static Visibility ParseVisibility(string text) =>
         AccessText.TryParseVisibility(text, out var v) ? v : throw new RegistryException(ErrorCode.InvalidRequest, "visibility must be public or private");
 
-    private static (string Password, bool Generated) Password(bool fromStdin)
+    private (string Password, bool Generated) Password(bool fromStdin)
     {
-        if (fromStdin) return ((Console.In.ReadLine() ?? "").TrimEnd('\r', '\n'), false);
+        if (fromStdin) return ((input.ReadLine() ?? "").TrimEnd('\r', '\n'), false);
         return (Core.Access.Secrets.Base64Url(System.Security.Cryptography.RandomNumberGenerator.GetBytes(18)), true);
     }
 
@@ -152,7 +335,7 @@ internal static class Cli
         return command;
     }
 
-    private static Command Verb(string name, string description, Symbol[] symbols, Func<ParseResult, AccountService, CancellationToken, Task> run)
+    private Command Verb(string name, string description, Symbol[] symbols, Func<ParseResult, AccountService, CancellationToken, Task> run)
     {
         var command = new Command(name, description);
         foreach (var s in symbols)
@@ -164,29 +347,39 @@ internal static class Cli
         command.Options.Add(DataOption);
         command.SetAction(async (parse, ct) =>
         {
-            var file = parse.GetValue(ConfigOption) ?? Environment.GetEnvironmentVariable("BERTH_CONFIG") ?? (File.Exists("berth.yml") ? "berth.yml" : null);
+            var path = CommandPath(parse.CommandResult);
+            var file = ConfigFile(parse);
             var (options, errors) = ConfigLoader.Load(file, Environment.GetEnvironmentVariable, new ConfigLoader.Overrides(Data: parse.GetValue(DataOption)));
             if (options is null)
             {
-                foreach (var e in errors) Console.Error.WriteLine($"berth: {file ?? "configuration"}: {e}");
-                return 2;
+                foreach (var e in errors) error.WriteLine($"{path}: {file ?? "configuration"}: {e}");
+                return ExitCodes.Usage;
             }
             try
             {
-                var database = new SqliteDatabase(Path.Combine(Path.GetFullPath(options.Data), "berth.db"));
-                await new SqliteMetadataStore(database).MigrateAsync(ct);
+                var notices = new List<string>();
+                var database = await DataDirectory.OpenAsync(options.Data, create: false, notices, ct);
+                foreach (var notice in notices) error.WriteLine($"{path}: {notice}");
                 var store = new SqliteAccountStore(database);
                 var service = new AccountService(store, new SqliteAuditStore(database), new AccessControl(store, TimeProvider.System),
                     new LoginThrottle(TimeProvider.System, options.LoginMaxFailures, options.LoginLockout), TimeProvider.System);
                 await run(parse, service, ct);
-                return 0;
+                return ExitCodes.Ok;
+            }
+            catch (StartupException e)
+            {
+                error.WriteLine($"{path}: {e.Message}");
+                return e.ExitCode;
             }
             catch (RegistryException e)
             {
-                Console.Error.WriteLine($"berth {name}: {e.Message}");
-                return 1;
+                error.WriteLine($"{path}: {e.Message}");
+                return e.Code is ErrorCode.InvalidRequest or ErrorCode.NameInvalid ? ExitCodes.Usage : ExitCodes.Failed;
             }
         });
         return command;
     }
+
+    public static string Version() =>
+        typeof(ServerHost).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 }

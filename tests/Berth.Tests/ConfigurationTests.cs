@@ -68,7 +68,8 @@ public sealed class ConfigurationTests : IDisposable
         try
         {
             // Refused before anything binds: no user means no authentication.
-            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ServerHost.BuildAsync(Options(listen, data)));
+            var refused = await Assert.ThrowsAsync<StartupException>(() => ServerHost.BuildAsync(Options(listen, data)));
+            Assert.Equal(2, refused.ExitCode);
             Assert.Contains("--open", refused.Message);
             await using (await ServerHost.BuildAsync(Options(listen, data) with { Open = true })) { }
             // With a user, authentication is on and the address is allowed.
@@ -90,6 +91,44 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("[::1]:5000")]
     public void LoopbackNeedsNothing(string listen) =>
         Assert.NotNull(ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen)).Options);
+
+    [Theory]
+    [InlineData("15702", "0.0.0.0:15702")]
+    [InlineData(":15702", "0.0.0.0:15702")]
+    [InlineData("0.0.0.0:15702", "0.0.0.0:15702")]
+    [InlineData("127.0.0.1:5000", "127.0.0.1:5000")]
+    [InlineData("localhost:5000", "127.0.0.1:5000")]
+    [InlineData("LOCALHOST:5000", "127.0.0.1:5000")]
+    [InlineData("[::1]:5000", "[::1]:5000")]
+    [InlineData("[::]:5000", "[::]:5000")]
+    public void ListenForms(string listen, string endpoint) =>
+        Assert.Equal(endpoint, Assert.Single(BerthOptions.ParseListen(listen).EndPoints!).ToString());
+
+    [Fact]
+    public void AHostNameThatResolvesIsAccepted()
+    {
+        // The machine's own name is in /etc/hosts (or DNS) wherever the suite runs; what it resolves to is the system's answer.
+        var name = System.Net.Dns.GetHostName();
+        var expected = System.Net.Dns.GetHostAddresses(name);
+        Assert.NotEmpty(expected);
+        var (endpoints, error) = BerthOptions.ParseListen($"{name}:5000");
+        Assert.Null(error);
+        Assert.Equal(expected.Distinct().Select(a => new System.Net.IPEndPoint(a, 5000)), endpoints!);
+    }
+
+    [Theory]
+    [InlineData("nowhere", "is not HOST:PORT, :PORT or PORT (for example 127.0.0.1:5000)")]
+    [InlineData("70000", "port \"70000\" is not a number from 1 to 65535")]
+    [InlineData("127.0.0.1:-1", "port \"-1\" is not a number from 1 to 65535")]
+    [InlineData("127.0.0.1:", "port \"\" is not a number from 1 to 65535")]
+    [InlineData("[::1]5000", "an IPv6 address is written [ADDRESS]:PORT, for example [::1]:5000")]
+    [InlineData("::1:5000", "an IPv6 address is written [ADDRESS]:PORT, for example [::1]:5000")]
+    public void ListenMistakesAreOneClearLine(string listen, string error)
+    {
+        var (options, errors) = ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen));
+        Assert.Null(options);
+        Assert.Equal($"listen: \"{listen}\": {error}", Assert.Single(errors));
+    }
 
     [Fact]
     public void UnknownKeysAreErrorsWithTheirLine()

@@ -124,11 +124,25 @@ public sealed partial class AccountService(IAccountStore store, IAuditStore audi
         var account = await store.GetAccountAsync(name, ct) ?? throw NotFound("account", name);
         if (account is { Kind: AccountKind.User, IsAdmin: true } && (await store.ListAccountsAsync(AccountKind.User, ct)).Count(a => a.IsAdmin) == 1)
         {
-            throw new RegistryException(ErrorCode.Conflict, "this is the last administrator; make another user an administrator first");
+            throw LastAdministrator(name);
         }
         await store.DeleteAccountAsync(name, ct);
         await ChangedAsync(actor, "account.delete", name, null, ct);
     }
+
+    /// <summary>Makes a user a site administrator or not; the last site administrator stays one.</summary>
+    public async Task SetAdminAsync(Caller actor, string name, bool admin, CancellationToken ct)
+    {
+        RequireSiteAdmin(actor);
+        var account = await RequireAccountAsync(name, AccountKind.User, ct);
+        if (account.IsAdmin == admin) return;
+        if (!admin && (await store.ListAccountsAsync(AccountKind.User, ct)).Count(a => a.IsAdmin) == 1) throw LastAdministrator(name);
+        if (!await store.SetAdminAsync(name, admin, ct)) throw NotFound("user", name);
+        await ChangedAsync(actor, "user.admin", name, admin ? "on" : "off", ct);
+    }
+
+    private static RegistryException LastAdministrator(string name) =>
+        new(ErrorCode.Conflict, $"{name} is the last site administrator; make another user one first (berth user admin NAME on)");
 
     public async Task<IReadOnlyList<Account>> ListAccountsAsync(Caller actor, AccountKind? kind, CancellationToken ct)
     {
@@ -138,13 +152,27 @@ public sealed partial class AccountService(IAccountStore store, IAuditStore audi
 
     // ---- Organisations and teams
 
-    public async Task<Account> CreateOrganizationAsync(Caller actor, string name, CancellationToken ct)
+    /// <summary>A new organisation owned by <paramref name="owner"/>, else by its creator unless that is a site administrator.</summary>
+    public async Task<Account> CreateOrganizationAsync(Caller actor, string name, string? owner, CancellationToken ct)
     {
         Require(actor.HasFullRights, "sign in with a password or an unrestricted token to create an organisation");
         RequireName(name);
+        if (owner is not null)
+        {
+            Require(actor.IsAdmin || owner == actor.Name, "only an administrator may make someone else the owner of a new organisation");
+            await RequireAccountAsync(owner, AccountKind.User, ct);
+        }
+        else if (actor != Operator && !actor.IsAdmin)
+        {
+            owner = actor.Name;
+        }
         var org = new Account(name, AccountKind.Organization, null, false, Visibility.Private, time.GetUtcNow());
         await CreateAsync(actor, org, "org.create", ct);
-        if (actor != Operator && actor.Name is { } owner && !actor.IsAdmin) await store.SetMemberAsync(name, owner, true, ct);
+        if (owner is not null)
+        {
+            await store.SetMemberAsync(name, owner, true, ct);
+            await ChangedAsync(actor, "org.member", $"{name}/{owner}", "owner", ct);
+        }
         return org;
     }
 
@@ -270,12 +298,26 @@ public sealed partial class AccountService(IAccountStore store, IAuditStore audi
         return robot;
     }
 
+    /// <summary>
+    /// The one rule for token scopes, for the API and the CLI alike: a token names what it is for, at least one
+    /// PATTERN:ACTIONS; there is no default. <c>*:*</c> is everything its account may do.
+    /// </summary>
+    public static IReadOnlyList<TokenScope> ParseScopes(IEnumerable<string> texts)
+    {
+        var scopes = texts.Select(t => TokenScope.Parse(t) ?? throw new RegistryException(ErrorCode.InvalidRequest,
+            $"scope \"{ErrorDetail.Clip(t)}\" is not PATTERN:ACTIONS, such as acme/api:pull or acme/*:pull,push")).ToList();
+        return scopes.Count > 0 ? scopes : throw NoScope();
+    }
+
+    private static RegistryException NoScope() =>
+        new(ErrorCode.InvalidRequest, "a token needs at least one scope, such as acme/*:pull or *:pull,push (*:* for everything its account may do)");
+
     /// <summary>A new access token for <paramref name="account"/> (a user for itself, or a robot its namespace's admin manages).</summary>
     public async Task<IssuedToken> CreateTokenAsync(Caller actor, string account, string name, IReadOnlyList<TokenScope> scopes, DateTimeOffset? expires, CancellationToken ct)
     {
         var owner = await RequireTokenManagerAsync(actor, account, ct);
         if (string.IsNullOrWhiteSpace(name) || name.Length > 100) throw new RegistryException(ErrorCode.InvalidRequest, "a token needs a name of at most 100 characters");
-        if (scopes.Count == 0) throw new RegistryException(ErrorCode.InvalidRequest, "a token needs at least one scope, such as acme/*:pull or *:pull,push");
+        if (scopes.Count == 0) throw NoScope();
         if (expires is { } e && e <= time.GetUtcNow()) throw new RegistryException(ErrorCode.InvalidRequest, "the expiry is in the past");
         if (owner.Kind == AccountKind.Robot)
         {
@@ -304,6 +346,27 @@ public sealed partial class AccountService(IAccountStore store, IAuditStore audi
         await RequireTokenManagerAsync(actor, token.Account, ct);
         if (!await store.RevokeTokenAsync(id, time.GetUtcNow(), ct)) throw new RegistryException(ErrorCode.Conflict, $"token {id} is already revoked");
         await ChangedAsync(actor, "token.revoke", $"{token.Account}/{id}", null, ct);
+    }
+
+    // ---- Repositories nobody but site administrators can reach
+
+    public ValueTask<bool> IsAuthenticationOnAsync(CancellationToken ct) => access.IsEnabledAsync(ct);
+
+    /// <summary>
+    /// With authentication on, says how many repositories only site administrators can reach (private, in a namespace that
+    /// is no user or organisation, with no grant), and how to open them up; null when there are none. Repositories pushed
+    /// while no user existed end up so: nobody owned their namespace.
+    /// </summary>
+    public async Task<string?> AdminOnlyRepositoriesNoticeAsync(CancellationToken ct)
+    {
+        if (!await access.IsEnabledAsync(ct)) return null;
+        var (count, first) = await store.AdminOnlyRepositoriesAsync(3, ct);
+        if (count == 0) return null;
+        var names = string.Join(", ", first) + (count > first.Count ? ", ..." : "");
+        return $"{count} {(count == 1 ? "repository" : "repositories")} ({names}) can be reached by site administrators only: private, in a namespace " +
+            "that belongs to no user or organisation (as is whatever was pushed while no user existed). Open them up with " +
+            "'berth repo visibility NAME public', 'berth grant read user:USER NAME', or by creating the organisation their namespace is named after " +
+            "('berth org add NAMESPACE --owner USER')";
     }
 
     // ---- Audit

@@ -38,6 +38,9 @@ public interface IAccountStore
 
     Task<bool> SetPasswordAsync(string name, string passwordHash, CancellationToken ct);
 
+    /// <summary>False when no user has that name.</summary>
+    Task<bool> SetAdminAsync(string name, bool isAdmin, CancellationToken ct);
+
     /// <summary>Deletes the account with its memberships, grants and tokens; false when absent.</summary>
     Task<bool> DeleteAccountAsync(string name, CancellationToken ct);
 
@@ -82,6 +85,12 @@ public interface IAccountStore
 
     /// <summary>Repositories whose name contains <paramref name="query"/>, in name order after <paramref name="after"/>.</summary>
     Task<IReadOnlyList<RepositoryEntry>> SearchRepositoriesAsync(string query, string? after, int limit, CancellationToken ct);
+
+    /// <summary>
+    /// Repositories only site administrators can reach: private (by their own setting or their namespace's default), in a
+    /// namespace that is no user or organisation, with no grant on them or their namespace. The count, and the first few names.
+    /// </summary>
+    Task<(int Count, IReadOnlyList<string> First)> AdminOnlyRepositoriesAsync(int first, CancellationToken ct);
 
     Task CreateTokenAsync(AccessToken token, CancellationToken ct);
 

@@ -10,8 +10,8 @@ public sealed class FileSystemBlobStore : IBlobStore
     public FileSystemBlobStore(StoragePaths paths)
     {
         _paths = paths;
-        Directory.CreateDirectory(paths.Blobs);
-        Directory.CreateDirectory(paths.Uploads);
+        PrivateFiles.CreateDirectory(paths.Blobs);
+        PrivateFiles.CreateDirectory(paths.Uploads);
     }
 
     public ValueTask<Stream?> OpenReadAsync(Digest digest, CancellationToken ct)
@@ -33,7 +33,7 @@ public sealed class FileSystemBlobStore : IBlobStore
         var target = _paths.Blob(digest);
         if (File.Exists(target)) return;
         var temp = _paths.Upload(Guid.NewGuid().ToString("N"));
-        await using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
+        await using (var f = new FileStream(temp, PrivateFiles.Options(FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0)))
         {
             await f.WriteAsync(content, ct);
             f.Flush(flushToDisk: true);
@@ -123,7 +123,7 @@ public sealed class FileSystemBlobStore : IBlobStore
     private static void Publish(string source, string target)
     {
         var dir = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(dir);
+        PrivateFiles.CreateDirectory(dir);
         File.Move(source, target, overwrite: true);
         FlushDirectory(dir);
     }

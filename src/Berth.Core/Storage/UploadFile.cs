@@ -48,7 +48,9 @@ internal sealed class UploadFile : IUploadWriter
     /// <summary>Opens the upload at <paramref name="offset"/>, discarding anything written past it.</summary>
     public static UploadFile Open(string path, long offset)
     {
-        var file = File.OpenHandle(path, offset == 0 ? FileMode.OpenOrCreate : FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        // File.OpenHandle cannot give a creation mode, so a new upload's file is created 0600 first.
+        if (offset == 0) new FileStream(path, PrivateFiles.Options(FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0)).Dispose();
+        var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         try
         {
             if (RandomAccess.GetLength(file) != offset) RandomAccess.SetLength(file, offset);

@@ -55,7 +55,8 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
         var ct = ctx.RequestAborted;
         var method = ctx.Request.Method;
         var p = path.Split('/');
-        if (caller.IsAnonymous && !(p is ["search"] && method == "GET"))
+        // Anonymous callers may search and read a repository's settings, each answering only with what they may pull.
+        if (caller.IsAnonymous && !(method == "GET" && (p is ["search"] || (p is ["repositories", .. var repo] && repo.Length > 0 && repo[^1] != "grants"))))
         {
             throw new RegistryException(ErrorCode.Unauthorized, "sign in with Basic credentials (a password or an access token)");
         }
@@ -74,6 +75,17 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
                 await Json(ctx, View(user), ManagementJson.Api.UserView, 201);
                 break;
             }
+            case ("PUT", ["users", var name]):
+            {
+                var body = await BodyAsync(ctx);
+                if (!body.TryGetProperty("admin", out var admin) || admin.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                {
+                    throw new RegistryException(ErrorCode.InvalidRequest, "\"admin\" (true or false) is required");
+                }
+                await accounts.SetAdminAsync(caller, name, admin.GetBoolean(), ct);
+                NoContent(ctx);
+                break;
+            }
             case ("PUT", ["users", var name, "password"]):
                 await accounts.SetPasswordAsync(caller, name, Str(await BodyAsync(ctx), "password"), ct);
                 NoContent(ctx);
@@ -83,7 +95,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
                 NoContent(ctx);
                 break;
             case ("POST", ["orgs"]):
-                await Json(ctx, View(await accounts.CreateOrganizationAsync(caller, Str(await BodyAsync(ctx), "name"), ct)), ManagementJson.Api.UserView, 201);
+                await Json(ctx, View(await accounts.CreateOrganizationAsync(caller, Str(await BodyAsync(ctx), "name"), null, ct)), ManagementJson.Api.UserView, 201);
                 break;
             case ("GET", ["orgs", var org, "members"]):
                 await Json(ctx, (await accounts.ListMembersAsync(caller, org, ct)).ToList(), ManagementJson.Api.ListMember);
@@ -169,7 +181,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
                     throw new RegistryException(ErrorCode.NameUnknown, "repository name not known to registry");
                 }
                 var entry = (await store.SearchRepositoriesAsync(name, null, 1000, ct)).FirstOrDefault(r => r.Name == name);
-                await Json(ctx, new RepositoryView(name, AccessText.Format(await store.GetVisibilityAsync(name, ct)), entry?.Description), ManagementJson.Api.RepositoryView);
+                await Json(ctx, new RepositoryView(name, AccessText.Format(await VisibilityAsync(name, ct)), entry?.Description), ManagementJson.Api.RepositoryView);
                 break;
             case ("PUT", false):
                 var body = await BodyAsync(ctx);
@@ -201,15 +213,10 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
     private async Task CreateTokenAsync(HttpContext ctx, Caller caller, string account)
     {
         var body = await BodyAsync(ctx);
-        var scopes = new List<TokenScope>();
-        if (body.TryGetProperty("scopes", out var list) && list.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var s in list.EnumerateArray())
-            {
-                scopes.Add(TokenScope.Parse(s.GetString() ?? "") ?? throw new RegistryException(ErrorCode.InvalidRequest,
-                    $"scope \"{ErrorDetail.Clip(s.ToString())}\" is not PATTERN:ACTIONS, such as acme/api:pull or acme/*:pull,push"));
-            }
-        }
+        var texts = body.TryGetProperty("scopes", out var list) && list.ValueKind == JsonValueKind.Array
+            ? list.EnumerateArray().Select(s => s.ValueKind == JsonValueKind.String ? s.GetString()! : s.ToString()).ToList()
+            : [];
+        var scopes = AccountService.ParseScopes(texts);
         DateTimeOffset? expires = null;
         if (body.TryGetProperty("expiresIn", out var e) && e.ValueKind == JsonValueKind.String)
         {
@@ -243,7 +250,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
             foreach (var r in batch)
             {
                 if (await access.DecideAsync(caller, r.Name, RepoActions.Pull, ct) != RepoActions.Pull) continue;
-                result.Add(new RepositoryView(r.Name, AccessText.Format(await store.GetVisibilityAsync(r.Name, ct)), r.Description));
+                result.Add(new RepositoryView(r.Name, AccessText.Format(await VisibilityAsync(r.Name, ct)), r.Description));
                 if (result.Count == limit) break;
             }
             if (batch.Count < 500) break;
@@ -251,6 +258,10 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
         }
         return result;
     }
+
+    /// <summary>What anonymous callers may do: with no user (authentication off) anyone may pull anything, so every repository is public.</summary>
+    private async Task<Visibility> VisibilityAsync(string repository, CancellationToken ct) =>
+        await access.IsEnabledAsync(ct) ? await store.GetVisibilityAsync(repository, ct) : Visibility.Public;
 
     /// <summary>GET /v1/search?q=&amp;n= as <c>docker search</c> calls it.</summary>
     public async Task DockerSearchAsync(HttpContext ctx, Caller caller)

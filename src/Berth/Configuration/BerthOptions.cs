@@ -43,17 +43,56 @@ public sealed record BerthOptions
     /// <summary>From BERTH_ADMIN_PASSWORD only: creates or resets the user "admin" at start. Never logged.</summary>
     public string? AdminPassword { get; init; }
 
-    public bool IsLoopback => IPAddress.IsLoopback(ListenEndPoint.Address);
+    /// <summary>The addresses <see cref="Listen"/> names (a host name may resolve to several); resolved again at each call.</summary>
+    public IReadOnlyList<IPEndPoint> ListenEndPoints() => ParseListen(Listen).EndPoints ?? throw new InvalidOperationException("unvalidated options");
 
-    public IPEndPoint ListenEndPoint => ParseEndPoint(Listen) ?? throw new InvalidOperationException("unvalidated options");
-
-    internal static IPEndPoint? ParseEndPoint(string value)
+    /// <summary>
+    /// HOST:PORT, [IPv6]:PORT, :PORT or PORT (every interface). HOST is an address or a name that resolves (localhost is
+    /// 127.0.0.1). Port 0 asks the system for a free port (tests); the log line reports the real one.
+    /// </summary>
+    internal static (IReadOnlyList<IPEndPoint>? EndPoints, string? Error) ParseListen(string value)
     {
         var v = value.Trim();
-        if (v.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase)) v = "127.0.0.1" + v[9..];
-        if (v.StartsWith(':')) v = "0.0.0.0" + v;
-        // Port 0 asks the system for a free port (tests); the log line reports the real one.
-        return IPEndPoint.TryParse(v, out var ep) ? ep : null;
+        string host, portText;
+        if (v.All(char.IsAsciiDigit))
+        {
+            (host, portText) = ("", v);
+        }
+        else if (v.StartsWith('['))
+        {
+            var close = v.IndexOf("]:", StringComparison.Ordinal);
+            if (close < 0) return (null, "an IPv6 address is written [ADDRESS]:PORT, for example [::1]:5000");
+            (host, portText) = (v[1..close], v[(close + 2)..]);
+        }
+        else
+        {
+            var colon = v.LastIndexOf(':');
+            if (colon < 0) return (null, "is not HOST:PORT, :PORT or PORT (for example 127.0.0.1:5000)");
+            (host, portText) = (v[..colon], v[(colon + 1)..]);
+            if (host.Contains(':')) return (null, "an IPv6 address is written [ADDRESS]:PORT, for example [::1]:5000");
+        }
+        if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > IPEndPoint.MaxPort)
+        {
+            return (null, $"port \"{portText}\" is not a number from 1 to 65535");
+        }
+        if (host.Length == 0) return ([new IPEndPoint(IPAddress.Any, port)], null);
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return ([new IPEndPoint(IPAddress.Loopback, port)], null);
+        if (IPAddress.TryParse(host, out var address)) return ([new IPEndPoint(address, port)], null);
+        try
+        {
+            var addresses = Dns.GetHostAddresses(host);
+            return addresses.Length > 0
+                ? (addresses.Distinct().Select(a => new IPEndPoint(a, port)).ToList(), null)
+                : (null, $"host name \"{host}\" resolves to no address");
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            return (null, $"cannot resolve host name \"{host}\": {e.Message}");
+        }
+        catch (ArgumentException)
+        {
+            return (null, $"\"{host}\" is not a host name or address");
+        }
     }
 }
 
@@ -164,7 +203,7 @@ public static class ConfigLoader
         var openText = env("BERTH_OPEN") ?? model.Open;
         var open = flags.Open;
         if (!open && openText is not null && !bool.TryParse(openText, out open)) errors.Add($"open: \"{openText}\" is not true or false");
-        if (BerthOptions.ParseEndPoint(listen) is null) errors.Add($"listen: \"{listen}\" is not HOST:PORT (for example 127.0.0.1:5000)");
+        if (BerthOptions.ParseListen(listen).Error is { } listenError) errors.Add($"listen: \"{listen}\": {listenError}");
         if (string.IsNullOrWhiteSpace(data)) errors.Add("data: must name a directory");
         var expiry = defaults.UploadExpiry;
         if (expiryText is not null && (!TryParseDuration(expiryText, out expiry) || expiry < TimeSpan.FromMinutes(1)))
@@ -211,6 +250,54 @@ public static class ConfigLoader
                 LoginMaxFailures = maxFailures, LoginLockout = lockout, AdminPassword = adminPassword,
             }, errors);
     }
+
+    /// <summary>What the configuration names on disk and must be usable at start: the TLS certificate and key, read and parsed.</summary>
+    public static IReadOnlyList<string> CheckFiles(BerthOptions options)
+    {
+        if (options.TlsCert is not { } cert || options.TlsKey is not { } key) return [];
+        var errors = new List<string>();
+        var certText = ReadText(cert, "tlsCert", errors);
+        var keyText = ReadText(key, "tlsKey", errors);
+        if (certText is null || keyText is null) return errors;
+        try
+        {
+            using var _ = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(certText);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return [$"tlsCert: {cert} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"];
+        }
+        try
+        {
+            using var _ = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(certText, keyText);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return [$"tlsKey: {key} holds no PEM private key that matches the certificate in {cert}"];
+        }
+        return [];
+    }
+
+    private static string? ReadText(string path, string key, List<string> errors)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.Add($"{key}: cannot read {path}: {Describe(e)}");
+            return null;
+        }
+    }
+
+    /// <summary>The cause of a file error in a few words, without the path .NET puts in its messages.</summary>
+    public static string Describe(Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "no such file or directory",
+        UnauthorizedAccessException => "permission denied",
+        _ => e.Message,
+    };
 
     private static bool Bool(string? text, string key, List<string> errors)
     {

@@ -26,35 +26,39 @@ public static class ServerHost
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // A failed start is reported once, by the serve command, without the host's stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        var endpoints = options.ListenEndPoints();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = null;
-            k.Listen(options.ListenEndPoint, listen =>
+            foreach (var endpoint in endpoints)
             {
-                if (options.TlsCert is { } cert && options.TlsKey is { } key)
+                k.Listen(endpoint, listen =>
                 {
-                    listen.Use(PlainHttpOnTlsPort.RunAsync);
-                    listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key));
-                }
-                listen.Use(EndAfterData.RunAsync);
-            });
+                    if (options.TlsCert is { } cert && options.TlsKey is { } key)
+                    {
+                        listen.Use(PlainHttpOnTlsPort.RunAsync);
+                        listen.UseHttps(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(cert, key));
+                    }
+                    listen.Use(EndAfterData.RunAsync);
+                });
+            }
         });
 
         var paths = new StoragePaths(options.Data);
-        var database = new SqliteDatabase(Path.Combine(paths.Root, "berth.db"));
+        var notices = new List<string>();
+        var database = await DataDirectory.OpenAsync(paths.Root, create: true, notices, ct);
         var metadata = new SqliteMetadataStore(database);
-        await metadata.MigrateAsync(ct);
         var accountStore = new SqliteAccountStore(database);
         var access = new AccessControl(accountStore, TimeProvider.System);
         var accounts = new AccountService(accountStore, new SqliteAuditStore(database), access,
             new LoginThrottle(TimeProvider.System, options.LoginMaxFailures, options.LoginLockout), TimeProvider.System);
         if (options.AdminPassword is { } adminPassword) await accounts.EnsureAdminAsync(adminPassword, ct);
         var authEnabled = await access.IsEnabledAsync(ct);
-        if (!authEnabled && !options.IsLoopback && !options.Open)
+        if (!authEnabled && !endpoints.All(e => System.Net.IPAddress.IsLoopback(e.Address)) && !options.Open)
         {
-            throw new InvalidOperationException($"{options.Listen} is reachable from other machines, and with no user in the database authentication is off, " +
-                "so anyone could push and pull. Create a user (BERTH_ADMIN_PASSWORD, or berth user add) or pass --open to serve it anyway");
+            throw new StartupException($"{options.Listen} is reachable from other machines, and with no user in the database authentication is off, " +
+                "so anyone could push and pull. Create a user (BERTH_ADMIN_PASSWORD, or berth user add) or pass --open to serve it anyway", ExitCodes.Usage);
         }
 
         var services = builder.Services;
@@ -88,6 +92,7 @@ public static class ServerHost
         if (options.AccessLog) services.AddSingleton<AccessLog>();
 
         var app = builder.Build();
+        foreach (var notice in notices) app.Logger.LogWarning("{Notice}", notice);
         app.Use(RequestTarget.RestoreAsync);
         if (options.AccessLog)
         {
