@@ -48,6 +48,9 @@ log "publish the single executable (the real-client and crash tests run what shi
 export BERTH_CMD
 BERTH_CMD=$(scripts/publish.sh | tail -n 1)
 
+log "the binary as a service account (nobody, empty environment) and a private data directory"
+bash tests/run/service-account.sh
+
 log "real clients"
 bash tests/clients/run-all.sh
 
