@@ -58,7 +58,10 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs, 
         var (start, end) = ContentRange(ctx);
         try
         {
-            var session = await uploads.AppendAsync(name, id, new Chunk(ctx.Request.Body, start, end, ctx.Request.ContentLength), ctx.RequestAborted);
+            // Not RequestAborted: once the client is gone it is signalled, and reads with it would throw away the bytes Kestrel
+            // still holds, which the upload keeps so the client can resume. The body read ends by itself with the connection,
+            // and Kestrel's minimum data rate ends a stalled one.
+            var session = await uploads.AppendAsync(name, id, new Chunk(ctx.Request.Body, start, end, ctx.Request.ContentLength), CancellationToken.None);
             Accepted(ctx, session, StatusCodes.Status202Accepted);
         }
         catch (RegistryException e) when (e.Code == ErrorCode.RangeInvalid)
