@@ -106,6 +106,10 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
                         string.Join(", ", app.Urls));
                 }
                 await app.WaitForShutdownAsync(ct);
+                // What garbage collection cost over the process's life: what the GC settings were chosen by (docs/benchmarks.md).
+                app.Logger.LogInformation("Stopped; GC collections {Gen0}/{Gen1}/{Gen2} (gen0/1/2), {PauseMs} ms paused in total, working set {WorkingSetMiB} MiB",
+                    GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), (long)GC.GetTotalPauseDuration().TotalMilliseconds,
+                    Environment.WorkingSet >> 20);
             }
             return ExitCodes.Ok;
         });

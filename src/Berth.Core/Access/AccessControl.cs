@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Berth.Core.Access;
 
 /// <summary>
@@ -12,10 +10,14 @@ namespace Berth.Core.Access;
 public sealed class AccessControl(IAccountStore store, TimeProvider time)
 {
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
-    private const int MaxCached = 100_000;
+    /// <summary>
+    /// Each lookup cache's bound in bytes (names included). A missing repository is cached like a private one (they must
+    /// cost the same), so a storm of made-up names fills this and evicts its own entries, nothing more.
+    /// </summary>
+    public const long CacheBytes = 8L << 20;
 
-    private readonly ConcurrentDictionary<string, (Visibility Value, long Expires)> _visibility = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string User, string Repository), (Role Value, long Expires)> _roles = new();
+    private readonly BoundedCache<string, Visibility> _visibility = new(CacheBytes, StringComparer.Ordinal);
+    private readonly BoundedCache<(string User, string Repository), Role> _roles = new(CacheBytes);
     private volatile bool _enabled;
     private long _enabledCheckedUntil;
 
@@ -79,25 +81,23 @@ public sealed class AccessControl(IAccountStore store, TimeProvider time)
     }
 
     /// <summary>A repository was created or changed here: its cached visibility (private while it did not exist) is stale.</summary>
-    public void Forget(string repository) => _visibility.TryRemove(repository, out _);
+    public void Forget(string repository) => _visibility.Remove(repository);
 
     private async ValueTask<Visibility> VisibilityAsync(string repository, CancellationToken ct)
     {
         var now = time.GetTimestamp();
-        if (_visibility.TryGetValue(repository, out var hit) && now < hit.Expires) return hit.Value;
+        if (_visibility.TryGet(repository, now, out var hit)) return hit;
         var value = await store.GetVisibilityAsync(repository, ct);
-        if (_visibility.Count >= MaxCached) _visibility.Clear();
-        _visibility[repository] = (value, now + Ticks(CacheTtl));
+        _visibility.Set(repository, value, CacheCost.Of(repository), now + Ticks(CacheTtl));
         return value;
     }
 
     private async ValueTask<Role> RoleAsync(string user, string repository, CancellationToken ct)
     {
         var now = time.GetTimestamp();
-        if (_roles.TryGetValue((user, repository), out var hit) && now < hit.Expires) return hit.Value;
+        if (_roles.TryGet((user, repository), now, out var hit)) return hit;
         var value = await store.GetRoleAsync(user, repository, ct);
-        if (_roles.Count >= MaxCached) _roles.Clear();
-        _roles[(user, repository)] = (value, now + Ticks(CacheTtl));
+        _roles.Set((user, repository), value, CacheCost.Of(user) + CacheCost.Of(repository), now + Ticks(CacheTtl));
         return value;
     }
 

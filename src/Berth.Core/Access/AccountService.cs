@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Berth.Core.Access;
@@ -14,6 +17,9 @@ public sealed record IssuedToken(AccessToken Token, string Secret);
 public sealed partial class AccountService(IAccountStore store, IAuditStore audit, AccessControl access, LoginThrottle throttle, TimeProvider time)
 {
     public const int MinPasswordLength = 8;
+
+    // Verifications running now, by a hash of name and secret: a client's burst of identical sign-ins pays one PBKDF2.
+    private readonly ConcurrentDictionary<string, Task<Caller?>> _verifying = new(StringComparer.Ordinal);
 
     /// <summary>The CLI acts with the rights of the machine's operator.</summary>
     public static readonly Caller Operator = new(AccountKind.User, "(cli)", IsAdmin: true) { Address = "local" };
@@ -33,7 +39,7 @@ public sealed partial class AccountService(IAccountStore store, IAuditStore audi
             await RecordAsync(who, "login", name, false, "locked out after repeated failures", ct);
             return new SignIn(null, "too many failed sign-ins; try again later", locked);
         }
-        var caller = await VerifyAsync(name, secret, ct);
+        var caller = await VerifyOnceAsync(name, secret, ct);
         if (caller is null)
         {
             var isToken = Secrets.TokenId(secret) is not null;
@@ -47,6 +53,32 @@ public sealed partial class AccountService(IAccountStore store, IAuditStore audi
         caller = caller with { Address = address };
         await RecordAsync(caller, "login", name, true, caller.TokenId is { } id ? $"token {id}" : "password", ct);
         return new SignIn(caller);
+    }
+
+    /// <summary>
+    /// <see cref="VerifyAsync"/>, shared by concurrent callers with the same credentials. Only the verification is
+    /// shared: each attempt is still checked for lockout, audited and counted by the throttle on its own.
+    /// </summary>
+    private async Task<Caller?> VerifyOnceAsync(string name, string secret, CancellationToken ct)
+    {
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(name + "\n" + secret)));
+        var mine = new TaskCompletionSource<Caller?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var flight = _verifying.GetOrAdd(key, mine.Task);
+        if (flight != mine.Task) return await flight.WaitAsync(ct);
+        try
+        {
+            // Not the caller's token: others wait on this verification even if this caller goes away.
+            mine.SetResult(await VerifyAsync(name, secret, CancellationToken.None));
+        }
+        catch (Exception e)
+        {
+            mine.SetException(e);
+        }
+        finally
+        {
+            _verifying.TryRemove(new KeyValuePair<string, Task<Caller?>>(key, mine.Task));
+        }
+        return await mine.Task;
     }
 
     private async Task<Caller?> VerifyAsync(string name, string secret, CancellationToken ct)

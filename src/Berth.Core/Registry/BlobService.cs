@@ -15,9 +15,9 @@ public sealed class BlobService(IBlobStore store, IMetadataStore metadata, Regis
     public async ValueTask<long?> StatAsync(string repository, Digest digest, CancellationToken ct)
     {
         if (cache.GetBlobSize(repository, digest) is { } cached) return cached;
-        var entry = cache.For(repository);
+        var ticket = cache.Ticket(repository);
         var size = await metadata.GetLinkedBlobAsync(repository, digest, ct);
-        if (size is { } s) cache.AddBlobSize(entry, digest, s);
+        if (size is { } s) cache.AddBlobSize(repository, digest, s, ticket);
         return size;
     }
 

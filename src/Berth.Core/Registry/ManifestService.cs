@@ -15,18 +15,18 @@ public sealed class ManifestService(IBlobStore store, IMetadataStore metadata, R
         if (reference.Tag is { } tag)
         {
             if (cache.GetTag(repository, tag) is { } hit) return hit;
-            var entry = cache.For(repository);
+            var ticket = cache.Ticket(repository);
             var info = await metadata.ResolveTagAsync(repository, tag, ct);
             var manifest = info is null ? null : await LoadAsync(info, ct);
-            if (manifest is not null) cache.AddTag(entry, tag, manifest);
+            if (manifest is not null) cache.AddTag(repository, tag, manifest, ticket);
             return manifest;
         }
         var digest = reference.Digest!.Value;
         if (cache.GetManifest(repository, digest) is { } byDigest) return byDigest;
-        var e = cache.For(repository);
+        var t = cache.Ticket(repository);
         var row = await metadata.GetManifestAsync(repository, digest, ct);
         var loaded = row is null ? null : await LoadAsync(row, ct);
-        if (loaded is not null) cache.AddManifest(e, loaded);
+        if (loaded is not null) cache.AddManifest(repository, loaded, t);
         return loaded;
     }
 

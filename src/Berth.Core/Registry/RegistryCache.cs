@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Berth.Core.Registry;
 
 public sealed record CachedManifest(Digest Digest, string MediaType, byte[] Content)
@@ -8,60 +6,67 @@ public sealed record CachedManifest(Digest Digest, string MediaType, byte[] Cont
     public string DigestText { get; } = Digest.ToString();
 
     public string ETag { get; } = $"\"{Digest}\"";
+
+    /// <summary>The bytes this object keeps alive: itself, the content, the media type and the two digest strings.</summary>
+    public long Cost => 64 + CacheCost.Of(Content) + CacheCost.Of(MediaType) + CacheCost.Of(DigestText) + CacheCost.Of(ETag) + CacheCost.Of(Digest.Hex) + CacheCost.Of(Digest.Algorithm);
 }
 
 /// <summary>
-/// In-process cache of manifests (by tag and by digest) and of blob links, per repository.
-/// Every write to a repository's manifests or links drops that repository's whole entry; a reader
-/// that raced with the write may fill the dropped entry, which nobody can reach any more, so
-/// stale data is never served. Bounded: when full, everything is dropped.
-/// This is per process: with several nodes on one database, see docs/architecture.md.
+/// In-process cache of manifests (by tag and by digest) and of blob sizes, per repository, bounded by what its
+/// entries really hold (<see cref="BoundedCache{TKey, TValue}"/>, CLOCK eviction). Only what was found is cached: a
+/// miss costs a lookup and leaves nothing behind, so requests for names that do not exist cannot fill memory.
+/// Every write to a repository's manifests or links drops that repository's entries (and their bytes); a reader
+/// takes a <see cref="Ticket"/> before it reads the database, and a fill with a ticket older than the last drop is
+/// refused, so stale data is never served. Per process: with several nodes on one database, see docs/architecture.md.
 /// </summary>
-public sealed class RegistryCache(long maxBytes = 64L << 20)
+public sealed class RegistryCache(long maxBytes = RegistryCache.DefaultMaxBytes)
 {
-    private readonly ConcurrentDictionary<string, Entry> _repositories = new(StringComparer.Ordinal);
-    private long _bytes;
+    public const long DefaultMaxBytes = 64L << 20;
 
-    public sealed class Entry
+    private enum Kind : byte { Tag, Manifest, BlobSize }
+
+    private readonly record struct Key(string Repository, Kind Kind, string Item, string? Algorithm)
     {
-        internal readonly ConcurrentDictionary<string, CachedManifest> Tags = new(StringComparer.Ordinal);
-        internal readonly ConcurrentDictionary<Digest, CachedManifest> Manifests = new();
-        internal readonly ConcurrentDictionary<Digest, long> BlobSizes = new();
+        public bool Equals(Key other) => Kind == other.Kind && string.Equals(Item, other.Item, StringComparison.Ordinal)
+            && string.Equals(Repository, other.Repository, StringComparison.Ordinal) && string.Equals(Algorithm, other.Algorithm, StringComparison.Ordinal);
+
+        public override int GetHashCode() => HashCode.Combine(Repository.GetHashCode(StringComparison.Ordinal), Item.GetHashCode(StringComparison.Ordinal), Kind);
     }
 
-    public Entry For(string repository) => _repositories.GetOrAdd(repository, static _ => new Entry());
+    private readonly record struct Value(CachedManifest? Manifest, long Size);
+
+    private readonly BoundedCache<Key, Value> _entries = new(maxBytes, grouped: true);
+
+    public long Bytes => _entries.Bytes;
+
+    public long MaxBytes => _entries.MaxBytes;
+
+    public int Count => _entries.Count;
+
+    /// <summary>Taken before reading the database for <paramref name="repository"/>, passed to the Add methods.</summary>
+    public long Ticket(string repository) => _entries.Ticket(repository);
 
     public CachedManifest? GetTag(string repository, string tag) =>
-        _repositories.TryGetValue(repository, out var e) && e.Tags.TryGetValue(tag, out var m) ? m : null;
+        _entries.TryGet(new Key(repository, Kind.Tag, tag, null), 0, out var v) ? v.Manifest : null;
 
     public CachedManifest? GetManifest(string repository, Digest digest) =>
-        _repositories.TryGetValue(repository, out var e) && e.Manifests.TryGetValue(digest, out var m) ? m : null;
+        _entries.TryGet(new Key(repository, Kind.Manifest, digest.Hex, digest.Algorithm), 0, out var v) ? v.Manifest : null;
 
     public long? GetBlobSize(string repository, Digest digest) =>
-        _repositories.TryGetValue(repository, out var e) && e.BlobSizes.TryGetValue(digest, out var s) ? s : null;
+        _entries.TryGet(new Key(repository, Kind.BlobSize, digest.Hex, digest.Algorithm), 0, out var v) ? v.Size : null;
 
-    public void AddTag(Entry entry, string tag, CachedManifest manifest)
-    {
-        if (Charge(manifest.Content.Length)) entry.Tags[tag] = manifest;
-    }
+    public bool AddTag(string repository, string tag, CachedManifest manifest, long ticket) =>
+        _entries.Set(new Key(repository, Kind.Tag, tag, null), new Value(manifest, 0),
+            CacheCost.Of(repository) + CacheCost.Of(tag) + manifest.Cost, group: repository, ticket: ticket);
 
-    public void AddManifest(Entry entry, CachedManifest manifest)
-    {
-        if (Charge(manifest.Content.Length)) entry.Manifests[manifest.Digest] = manifest;
-    }
+    public bool AddManifest(string repository, CachedManifest manifest, long ticket) =>
+        _entries.Set(new Key(repository, Kind.Manifest, manifest.Digest.Hex, manifest.Digest.Algorithm), new Value(manifest, 0),
+            CacheCost.Of(repository) + manifest.Cost, group: repository, ticket: ticket);
 
-    public void AddBlobSize(Entry entry, Digest digest, long size)
-    {
-        if (Charge(64)) entry.BlobSizes[digest] = size;
-    }
+    public bool AddBlobSize(string repository, Digest digest, long size, long ticket) =>
+        _entries.Set(new Key(repository, Kind.BlobSize, digest.Hex, digest.Algorithm), new Value(null, size),
+            CacheCost.Of(repository) + CacheCost.Of(digest.Hex), group: repository, ticket: ticket);
 
-    public void Invalidate(string repository) => _repositories.TryRemove(repository, out _);
-
-    private bool Charge(long bytes)
-    {
-        if (Interlocked.Add(ref _bytes, bytes) <= maxBytes) return true;
-        _repositories.Clear();
-        Interlocked.Exchange(ref _bytes, 0);
-        return false;
-    }
+    /// <summary>Drops everything cached for <paramref name="repository"/> and gives back its bytes.</summary>
+    public void Invalidate(string repository) => _entries.RemoveGroup(repository);
 }

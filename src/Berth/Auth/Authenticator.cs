@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -18,8 +17,11 @@ internal sealed class Authenticator(AccountService accounts, TokenIssuer tokens,
     public const string ErrorItem = "berth.challenge-error";
     private const string CallerItem = "berth.caller";
 
+    /// <summary>Bound of the Basic cache (only verified credentials enter it, so only real clients fill it).</summary>
+    public const long BasicCacheBytes = 4L << 20;
+
     // A verified Basic header, remembered briefly: PBKDF2 on every request of a push would cost ~0.1 s each.
-    private readonly ConcurrentDictionary<string, (Caller Caller, long Expires, long Generation)> _basic = new(StringComparer.Ordinal);
+    private readonly BoundedCache<string, (Caller Caller, long Generation)> _basic = new(BasicCacheBytes, StringComparer.Ordinal);
 
     public static Caller CallerOf(HttpContext ctx) => ctx.Items[CallerItem] as Caller ?? Caller.Anonymous;
 
@@ -38,7 +40,7 @@ internal sealed class Authenticator(AccountService accounts, TokenIssuer tokens,
         if (header.Length == 0) return Caller.Anonymous;
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            var claims = await tokens.ValidateAccessAsync(header[7..].Trim());
+            var claims = tokens.Validated(header.AsSpan(7).Trim()) ?? await tokens.ValidateAccessAsync(header[7..].Trim());
             if (claims is null)
             {
                 ctx.Items[ErrorItem] = "invalid_token";
@@ -59,7 +61,7 @@ internal sealed class Authenticator(AccountService accounts, TokenIssuer tokens,
     {
         var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(name + "\n" + secret)));
         var now = time.GetTimestamp();
-        if (_basic.TryGetValue(key, out var hit) && now < hit.Expires && hit.Generation == access.Generation) return hit.Caller;
+        if (_basic.TryGet(key, now, out var hit) && hit.Generation == access.Generation) return hit.Caller;
         var result = await accounts.SignInAsync(name, secret, ClientAddress(ctx), ctx.RequestAborted);
         if (result.RetryAfter is { } retry)
         {
@@ -67,8 +69,8 @@ internal sealed class Authenticator(AccountService accounts, TokenIssuer tokens,
             throw new RegistryException(ErrorCode.TooManyRequests, result.Error!);
         }
         var caller = result.Caller ?? throw new RegistryException(ErrorCode.Unauthorized, result.Error!);
-        if (_basic.Count > 10_000) _basic.Clear();
-        _basic[key] = (caller, now + (long)(AccessControl.CacheTtl.TotalSeconds * time.TimestampFrequency), access.Generation);
+        var cost = CacheCost.Of(key) + 128 + CacheCost.Of(caller.Name) + CacheCost.Of(caller.TokenId) + CacheCost.Of(caller.Address) + 64L * (caller.Scopes?.Count ?? 0);
+        _basic.Set(key, (caller, access.Generation), cost, now + (long)(AccessControl.CacheTtl.TotalSeconds * time.TimestampFrequency));
         return caller;
     }
 
