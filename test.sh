@@ -37,6 +37,7 @@ need docker docker.io
 need unshare util-linux
 need ss iproute2
 need docker-registry docker-registry
+need wrk wrk
 
 log "build (Release)"
 dotnet build Berth.slnx -c Release -warnaserror -nologo -v quiet
@@ -53,6 +54,9 @@ bash tests/run/service-account.sh
 
 log "real clients"
 bash tests/clients/run-all.sh
+
+log "memory under a storm of requests for missing names"
+bash tests/memory/miss-storm.sh
 
 log "crash safety"
 bash tests/crash/kill9.sh

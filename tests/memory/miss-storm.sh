@@ -9,15 +9,21 @@
 # auth on); the rest is the GC heap settling under 64 connections (up to ~50 MiB measured on 2 cores, then flat).
 # Before the caches were bounded every missing name stayed (~650 bytes each): +27 MiB per 8 s round at 10k requests/s
 # on a busy machine, ~170 MiB per 10 s round on a quiet one, without end; that fails here by the third or fourth round.
-#   tests/memory/miss-storm.sh     # builds nothing: runs artifacts/berth (scripts/publish.sh) or $BERTH_BIN; ~60 s
+#   tests/memory/miss-storm.sh     # builds nothing: runs $BERTH_CMD (as test.sh sets it), else artifacts/berth; ~60 s
 set -euo pipefail
+for arg in "$@"; do
+	case "$arg" in
+	-h | --help) sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"; exit 0 ;;
+	*) echo "miss-storm.sh: unknown argument '$arg' (it takes none; see --help)" >&2; exit 2 ;;
+	esac
+done
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-bin="${BERTH_BIN:-$root/artifacts/berth}"
+bin="${BERTH_CMD:-${BERTH_BIN:-$root/artifacts/berth}}"
 seconds="${ROUND_SECONDS:-8}"
 bound_mib="${BOUND_MIB:-128}"
 [ -x "$bin" ] || { echo "no executable at $bin: run scripts/publish.sh or set BERTH_BIN" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is not installed (Debian package wrk; test.sh installs it)" >&2; exit 1; }
 
 work="$(mktemp -d -t berth-storm-XXXXXX)"
 pid=""

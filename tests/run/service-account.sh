@@ -4,6 +4,12 @@
 # private: another user can neither list the data directory nor read berth.db or a blob.
 # Usage: tests/run/service-account.sh (as root); BERTH_CMD names the published berth, else scripts/publish.sh runs.
 set -euo pipefail
+for arg in "$@"; do
+	case "$arg" in
+	-h | --help) sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"; exit 0 ;;
+	*) echo "service-account.sh: unknown argument '$arg' (it takes none; see --help)" >&2; exit 2 ;;
+	esac
+done
 script_name=service-account
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
