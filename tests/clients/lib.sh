@@ -125,26 +125,10 @@ if [ "${BERTH_CLIENT_AUTH:-}" = 1 ]; then
 	say "auth mode: authentication on, clients signed in as admin"
 fi
 
-# free_port: a TCP port free on 127.0.0.1 now, picked at random below the kernel's ephemeral range (so
-# that no outgoing connection takes it meanwhile), or $BERTH_CLIENT_PORT when set.
+# free_port: a free port (tests/free-port.py), or $BERTH_CLIENT_PORT when set.
 free_port() {
 	if [ -n "${BERTH_CLIENT_PORT:-}" ]; then echo "$BERTH_CLIENT_PORT"; return; fi
-	python3 - <<'PY'
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-top = low if low > 12000 else 65536
-for _ in range(500):
-    port = random.randrange(10000, top)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break
-PY
+	python3 "$(dirname "${BASH_SOURCE[0]}")/../free-port.py"
 }
 
 # start_registry: starts the registry on a free port, sets $registry (127.0.0.1:PORT), and waits until

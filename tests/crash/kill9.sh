@@ -38,25 +38,7 @@ if [ -z "${BERTH_CMD:-}" ]; then
 fi
 read -r -a berth <<<"$BERTH_CMD"
 
-# A port free now, picked at random below the kernel's ephemeral range (so that no outgoing connection takes
-# it between two starts); two runs on one machine do not pick the same one, as with a fixed range they did.
-port=${CRASH_PORT:-$(python3 - <<'EOF'
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-top = low if low > 12000 else 65536
-for _ in range(500):
-    port = random.randrange(10000, top)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break
-EOF
-)}
+port=${CRASH_PORT:-$(python3 "$here/../free-port.py")}
 [ -n "$port" ] || fail "no free port found"
 url="http://127.0.0.1:$port"
 

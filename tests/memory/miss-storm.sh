@@ -30,19 +30,7 @@ pid=""
 stop() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
 trap 'stop; rm -rf "$work"' EXIT
 
-free_port() {
-	python3 - <<'PY'
-import random, socket
-for port in random.sample(range(19500, 20000), 500):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port)); print(port); break
-    except OSError:
-        pass
-    finally:
-        s.close()
-PY
-}
+free_port() { python3 "$here/../free-port.py"; }
 
 rss_mib() { awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' "/proc/$pid/status"; }
 

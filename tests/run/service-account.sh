@@ -58,7 +58,7 @@ install -m 644 "$(dirname "$berth")/libe_sqlite3.so" "$work/bin/libe_sqlite3.so"
 say "binary: $(stat -c %s "$work/bin/berth") bytes, libe_sqlite3.so: $(stat -c %s "$work/bin/libe_sqlite3.so") bytes"
 
 as_nobody() { setpriv --reuid=nobody --regid="$nogroup" --clear-groups env -i "$@"; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { python3 "$root_dir/tests/free-port.py"; }
 
 # start NAME PORT COMMAND...: starts a server in the background, waits for GET /v2/ to answer 200.
 start() {
