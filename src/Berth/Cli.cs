@@ -15,7 +15,7 @@ namespace Berth;
 /// directly, with the operator's rights. A running server sees their changes within a few seconds (its access cache expires).
 /// Exit codes are <see cref="ExitCodes"/>; every error is one line that starts with the whole command.
 /// </summary>
-internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
+internal sealed class Cli(TextReader input, TextWriter output, TextWriter error, TimeProvider time)
 {
     private static readonly Option<string?> ConfigOption = new("--config", "-c") { Description = "configuration file (default: ./berth.yml when present, or BERTH_CONFIG)" };
     private static readonly Option<string?> DataOption = new("--data") { Description = "data directory (default ./data; env BERTH_DATA)" };
@@ -76,7 +76,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
             WebApplication app;
             try
             {
-                app = await ServerHost.BuildAsync(options, ct);
+                app = await ServerHost.BuildAsync(options, time, ct);
                 await app.StartAsync(ct);
             }
             catch (StartupException e)
@@ -271,7 +271,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
                 if (p.GetValue(expires) is { } e)
                 {
                     if (!ConfigLoader.TryParseDuration(e, out var span) || span <= TimeSpan.Zero) throw new RegistryException(ErrorCode.InvalidRequest, "--expires must be a duration such as 30d");
-                    until = DateTimeOffset.UtcNow + span;
+                    until = time.GetUtcNow() + span;
                 }
                 var issued = await s.CreateTokenAsync(AccountService.Operator, p.GetValue(account)!, p.GetValue(tokenName)!, scopes, until, ct);
                 output.WriteLine(issued.Secret);
@@ -281,7 +281,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
             {
                 foreach (var t in await s.ListTokensAsync(AccountService.Operator, p.GetValue(account)!, ct))
                 {
-                    var state = t.Revoked is not null ? "revoked" : t.Expires is { } x && x <= DateTimeOffset.UtcNow ? "expired" : "active";
+                    var state = t.Revoked is not null ? "revoked" : t.Expires is { } x && x <= time.GetUtcNow() ? "expired" : "active";
                     output.WriteLine($"{t.Id}\t{t.Name}\t{state}\t{string.Join(' ', t.Scopes)}\t{t.Expires?.ToString("u") ?? "no expiry"}");
                 }
             }),
@@ -362,11 +362,11 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
             try
             {
                 var notices = new List<string>();
-                var database = await DataDirectory.OpenAsync(options.Data, create: false, notices, ct);
+                var database = await DataDirectory.OpenAsync(options.Data, create: false, notices, time, ct);
                 foreach (var notice in notices) error.WriteLine($"{path}: {notice}");
                 var store = new SqliteAccountStore(database);
-                var service = new AccountService(store, new SqliteAuditStore(database), new AccessControl(store, TimeProvider.System),
-                    new LoginThrottle(TimeProvider.System, options.LoginMaxFailures, options.LoginLockout), TimeProvider.System);
+                var service = new AccountService(store, new SqliteAuditStore(database), new AccessControl(store, time),
+                    new LoginThrottle(time, options.LoginMaxFailures, options.LoginLockout), time);
                 await run(parse, service, ct);
                 return ExitCodes.Ok;
             }

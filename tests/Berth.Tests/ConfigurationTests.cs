@@ -68,13 +68,13 @@ public sealed class ConfigurationTests : IDisposable
         try
         {
             // Refused before anything binds: no user means no authentication.
-            var refused = await Assert.ThrowsAsync<StartupException>(() => ServerHost.BuildAsync(Options(listen, data)));
+            var refused = await Assert.ThrowsAsync<StartupException>(() => ServerHost.BuildAsync(Options(listen, data), TimeProvider.System));
             Assert.Equal(2, refused.ExitCode);
             Assert.Contains("--open", refused.Message);
-            await using (await ServerHost.BuildAsync(Options(listen, data) with { Open = true })) { }
+            await using (await ServerHost.BuildAsync(Options(listen, data) with { Open = true }, TimeProvider.System)) { }
             // With a user, authentication is on and the address is allowed.
-            await using (await ServerHost.BuildAsync(Options(listen, data) with { AdminPassword = "correct horse" })) { }
-            await using (await ServerHost.BuildAsync(Options(listen, data))) { }
+            await using (await ServerHost.BuildAsync(Options(listen, data) with { AdminPassword = "correct horse" }, TimeProvider.System)) { }
+            await using (await ServerHost.BuildAsync(Options(listen, data), TimeProvider.System)) { }
         }
         finally
         {

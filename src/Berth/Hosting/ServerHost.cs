@@ -14,7 +14,7 @@ namespace Berth.Hosting;
 /// <summary>Wires the registry together: the only place that knows every piece.</summary>
 public static class ServerHost
 {
-    public static async Task<WebApplication> BuildAsync(BerthOptions options, CancellationToken ct = default)
+    public static async Task<WebApplication> BuildAsync(BerthOptions options, TimeProvider time, CancellationToken ct = default)
     {
         // The empty builder: no appsettings files or their watchers, no routing; what the registry needs is added below.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -47,12 +47,12 @@ public static class ServerHost
 
         var paths = new StoragePaths(options.Data);
         var notices = new List<string>();
-        var database = await DataDirectory.OpenAsync(paths.Root, create: true, notices, ct);
+        var database = await DataDirectory.OpenAsync(paths.Root, create: true, notices, time, ct);
         var metadata = new SqliteMetadataStore(database);
         var accountStore = new SqliteAccountStore(database);
-        var access = new AccessControl(accountStore, TimeProvider.System);
+        var access = new AccessControl(accountStore, time);
         var accounts = new AccountService(accountStore, new SqliteAuditStore(database), access,
-            new LoginThrottle(TimeProvider.System, options.LoginMaxFailures, options.LoginLockout), TimeProvider.System);
+            new LoginThrottle(time, options.LoginMaxFailures, options.LoginLockout), time);
         if (options.AdminPassword is { } adminPassword) await accounts.EnsureAdminAsync(adminPassword, ct);
         var authEnabled = await access.IsEnabledAsync(ct);
         if (!authEnabled && !endpoints.All(e => System.Net.IPAddress.IsLoopback(e.Address)) && !options.Open)
@@ -64,15 +64,15 @@ public static class ServerHost
         var services = builder.Services;
         services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
         services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(time);
         services.AddSingleton(paths);
         services.AddSingleton<IBlobStore, FileSystemBlobStore>();
         services.AddSingleton<IMetadataStore>(metadata);
         services.AddSingleton<IAccountStore>(accountStore);
         services.AddSingleton(access);
         services.AddSingleton(accounts);
-        services.AddSingleton(new PullLimiter(TimeProvider.System, options.PullLimitWindow));
-        services.AddSingleton(new TokenIssuer(options.TokenKey ?? Path.Combine(paths.Root, "token-key.pem"), "berth", options.TokenLifetime, TimeProvider.System));
+        services.AddSingleton(new PullLimiter(time, options.PullLimitWindow));
+        services.AddSingleton(new TokenIssuer(options.TokenKey ?? Path.Combine(paths.Root, "token-key.pem"), "berth", options.TokenLifetime, time));
         services.AddSingleton<Authenticator>();
         services.AddSingleton<PullLimits>();
         services.AddSingleton<TokenEndpoint>();
