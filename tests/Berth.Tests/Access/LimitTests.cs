@@ -10,14 +10,18 @@ public sealed class LimitServer : AuthServer
 
     public override TimeProvider Time => Clock;
 
-    protected override BerthOptions Configure(BerthOptions options) => base.Configure(options) with
+    protected override BerthOptions Configure(BerthOptions options)
+    {
+        var configured = base.Configure(options);
+        return configured with { Auth = configured.Auth with
     {
         PullLimitAnonymous = 3,
         PullLimitSignedIn = 5,
         PullLimitWindow = TimeSpan.FromSeconds(3),
         LoginMaxFailures = 3,
         LoginLockout = TimeSpan.FromSeconds(3),
-    };
+    } };
+    }
 }
 
 /// <summary>Pull limits (per address anonymous, per account signed in) and the sign-in lockout trip at the configured numbers and reset.</summary>
