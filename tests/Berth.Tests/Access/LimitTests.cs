@@ -13,14 +13,17 @@ public sealed class LimitServer : AuthServer
     protected override BerthOptions Configure(BerthOptions options)
     {
         var configured = base.Configure(options);
-        return configured with { Auth = configured.Auth with
-    {
-        PullLimitAnonymous = 3,
-        PullLimitSignedIn = 5,
-        PullLimitWindow = TimeSpan.FromSeconds(3),
-        LoginMaxFailures = 3,
-        LoginLockout = TimeSpan.FromSeconds(3),
-    } };
+        return configured with
+        {
+            Auth = configured.Auth with
+            {
+                PullLimitAnonymous = 3,
+                PullLimitSignedIn = 5,
+                PullLimitWindow = TimeSpan.FromSeconds(3),
+                LoginMaxFailures = 3,
+                LoginLockout = TimeSpan.FromSeconds(3),
+            },
+        };
     }
 }
 
