@@ -11,12 +11,14 @@ namespace Berth.Metadata;
 public sealed class SqliteDatabase
 {
     private readonly string _connectionString;
+    private readonly TimeProvider _time;
 
     // Pooled connections keep their native handle; per-connection settings are applied once per handle.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> Configured = new();
 
-    public SqliteDatabase(string path)
+    public SqliteDatabase(string path, TimeProvider time)
     {
+        _time = time;
         path = Path.GetFullPath(path);
         Core.Storage.PrivateFiles.CreateDirectory(Path.GetDirectoryName(path)!);
         // SQLite would create the file 0644; created empty and 0600 here, it is a new database to SQLite, and
@@ -41,6 +43,9 @@ public sealed class SqliteDatabase
         }.ToString();
     }
 
+    /// <summary>The time written into rows (created, updated, revoked): Unix milliseconds from the injected clock.</summary>
+    internal long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
     internal async Task<SqliteConnection> OpenAsync(CancellationToken ct)
     {
         var c = new SqliteConnection(_connectionString);
@@ -60,8 +65,6 @@ internal static class Sql
 {
     public static async Task<SqliteTransaction> BeginWriteAsync(SqliteConnection c, CancellationToken ct) =>
         (SqliteTransaction)await c.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, ct);
-
-    public static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     public static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {

@@ -108,7 +108,7 @@ public sealed class SqliteAccountStore(SqliteDatabase db) : IAccountStore
                 DELETE FROM teams WHERE organization = $n;
                 DELETE FROM grants WHERE subject = 'user:' || $n OR subject LIKE 'team:' || replace(replace($n, '_', '\_'), '%', '\%') || '/%' ESCAPE '\';
                 UPDATE tokens SET revoked = $t WHERE account = $n AND revoked IS NULL;
-                """, ct, ("$n", name), ("$t", Now()));
+                """, ct, ("$n", name), ("$t", db.Now()));
         }
         await tx.CommitAsync(ct);
         return deleted;
@@ -124,7 +124,7 @@ public sealed class SqliteAccountStore(SqliteDatabase db) : IAccountStore
             SELECT r.name, coalesce((SELECT default_visibility FROM accounts WHERE name = $ns), 'private'), $t
             FROM repositories r WHERE substr(r.name, 1, length($ns) + 1) = $ns || '/'
             ON CONFLICT (name) DO UPDATE SET visibility = coalesce(visibility, excluded.visibility)
-            """, ct, ("$ns", ns), ("$t", Now()));
+            """, ct, ("$ns", ns), ("$t", db.Now()));
         await Exec(c, tx, "UPDATE accounts SET default_visibility = $v WHERE name = $ns", ct, ("$ns", ns), ("$v", AccessText.Format(visibility)));
         await tx.CommitAsync(ct);
     }

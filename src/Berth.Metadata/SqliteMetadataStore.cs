@@ -13,7 +13,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
 {
     private readonly SqliteDatabase _db;
 
-    public SqliteMetadataStore(string path) => _db = new SqliteDatabase(path);
+    public SqliteMetadataStore(string path, TimeProvider time) => _db = new SqliteDatabase(path, time);
 
     public SqliteMetadataStore(SqliteDatabase db) => _db = db;
 
@@ -68,7 +68,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
     {
         await using var c = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(c, ct);
-        var now = Now();
+        var now = _db.Now();
         await EnsureRepository(c, tx, session.Repository, now, ct);
         await Exec(c, tx, "INSERT INTO blobs (digest, size, created) VALUES ($d, $s, $t) ON CONFLICT DO NOTHING", ct, ("$d", digest.ToString()), ("$s", session.Size), ("$t", now));
         await Link(c, tx, session.Repository, digest.ToString(), now, ct);
@@ -90,7 +90,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
                 "SELECT b.size FROM repository_blobs l JOIN blobs b ON b.digest = l.digest WHERE l.repository = $r AND l.digest = $d",
                 ct, ("$r", source), ("$d", digest.ToString()));
             if (size is null) continue;
-            var now = Now();
+            var now = _db.Now();
             await EnsureRepository(c, tx, repository, now, ct);
             await Link(c, tx, repository, digest.ToString(), now, ct);
             await tx.CommitAsync(ct);

@@ -15,10 +15,18 @@ namespace Berth;
 /// directly, with the operator's rights. A running server sees their changes within a few seconds (its access cache expires).
 /// Exit codes are <see cref="ExitCodes"/>; every error is one line that starts with the whole command.
 /// </summary>
-internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
+internal sealed class Cli(TextReader input, TextWriter output, TextWriter error, TimeProvider time)
 {
     private static readonly Option<string?> ConfigOption = new("--config", "-c") { Description = "configuration file (default: ./berth.yml when present, or BERTH_CONFIG)" };
-    private static readonly Option<string?> DataOption = new("--data") { Description = "data directory (default ./data; env BERTH_DATA)" };
+
+    /// <summary>The flags of the settings that have one (<see cref="Settings"/>); serve takes them all, the verbs --data.</summary>
+    private static readonly IReadOnlyList<(Setting Setting, Option Option)> SettingFlags = [.. Settings.All.Where(s => s.Flag is not null).Select(s =>
+    {
+        var help = $"{s.Description.Replace("`", "")} (default {s.Default.Replace("`", "")}; env {s.Env})";
+        return (s, s.IsSwitch ? (Option)new Option<bool>(s.Flag!) { Description = help } : new Option<string?>(s.Flag!) { Description = help });
+    })];
+
+    private static readonly Option DataOption = SettingFlags.Single(f => f.Setting.Path == "data").Option;
 
     public async Task<int> RunAsync(string[] args, CancellationToken ct = default)
     {
@@ -51,32 +59,39 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
         return string.Join(' ', names);
     }
 
-    private static string? ConfigFile(ParseResult parse) =>
-        parse.GetValue(ConfigOption) ?? Environment.GetEnvironmentVariable("BERTH_CONFIG") ?? (File.Exists("berth.yml") ? "berth.yml" : null);
+    /// <summary>
+    /// The one way serve and every verb read their configuration: the file resolved once, the environment, the flags
+    /// given. Errors are written, one line each, and null returned.
+    /// </summary>
+    private BerthOptions? LoadOptions(ParseResult parse, bool checkFiles)
+    {
+        var file = ConfigLoader.ResolveFile(parse.GetValue(ConfigOption), Environment.GetEnvironmentVariable);
+        var flags = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (setting, option) in SettingFlags)
+        {
+            if (parse.GetResult(option) is not { Implicit: false }) continue;
+            if (option is Option<bool> flag) { if (parse.GetValue(flag)) flags[setting.Name] = "true"; }
+            else if (parse.GetValue((Option<string?>)option) is { } value) flags[setting.Name] = value;
+        }
+        var (options, errors) = ConfigLoader.Load(file, Environment.GetEnvironmentVariable, flags);
+        if (options is not null && checkFiles) errors = ConfigLoader.CheckFiles(options);
+        if (options is not null && errors.Count == 0) return options;
+        foreach (var e in errors) error.WriteLine($"{CommandPath(parse.CommandResult)}: {file ?? "configuration"}: {e}");
+        return null;
+    }
 
     private Command Serve()
     {
-        var listen = new Option<string?>("--listen") { Description = "address to listen on: HOST:PORT, [IPv6]:PORT, or :PORT or PORT for every interface (default 127.0.0.1:5000; env BERTH_LISTEN)" };
-        var open = new Option<bool>("--open") { Description = "allow a --listen address other machines can reach while no user exists, so authentication is off (env BERTH_OPEN)" };
-        var tlsCert = new Option<string?>("--tls-cert") { Description = "serve HTTPS with this PEM certificate (chain) file (env BERTH_TLS_CERT)" };
-        var tlsKey = new Option<string?>("--tls-key") { Description = "the PEM private key of --tls-cert (env BERTH_TLS_KEY)" };
-        var serve = new Command("serve", "Run the registry") { ConfigOption, listen, DataOption, open, tlsCert, tlsKey };
+        var serve = new Command("serve", "Run the registry") { ConfigOption };
+        foreach (var (_, option) in SettingFlags) serve.Options.Add(option);
         serve.SetAction(async (parse, ct) =>
         {
             var name = CommandPath(parse.CommandResult);
-            var file = ConfigFile(parse);
-            var (options, errors) = ConfigLoader.Load(file, Environment.GetEnvironmentVariable,
-                new ConfigLoader.Overrides(parse.GetValue(listen), parse.GetValue(DataOption), parse.GetValue(open), parse.GetValue(tlsCert), parse.GetValue(tlsKey)));
-            if (options is not null) errors = ConfigLoader.CheckFiles(options);
-            if (options is null || errors.Count > 0)
-            {
-                foreach (var e in errors) error.WriteLine($"{name}: {file ?? "configuration"}: {e}");
-                return ExitCodes.Usage;
-            }
+            if (LoadOptions(parse, checkFiles: true) is not { } options) return ExitCodes.Usage;
             WebApplication app;
             try
             {
-                app = await ServerHost.BuildAsync(options, ct);
+                app = await ServerHost.BuildAsync(options, time, ct);
                 await app.StartAsync(ct);
             }
             catch (StartupException e)
@@ -123,7 +138,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
         check.SetAction(parse =>
         {
             var file = parse.GetValue(fileArgument)!;
-            var (options, errors) = ConfigLoader.Load(file, _ => null, new ConfigLoader.Overrides());
+            var (options, errors) = ConfigLoader.Load(file, _ => null);
             if (options is not null) errors = ConfigLoader.CheckFiles(options);
             if (options is null || errors.Count > 0)
             {
@@ -133,7 +148,13 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
             output.WriteLine($"{file}: ok (listen {options.Listen}, data {options.Data})");
             return ExitCodes.Ok;
         });
-        return new Command("config", "Work with configuration files") { check };
+        var keys = new Command("keys", "Print every configuration key: berth.yml path, environment variable, flag, default, meaning (the README's table)");
+        keys.SetAction(_ =>
+        {
+            foreach (var line in Settings.MarkdownTable()) output.WriteLine(line);
+            return ExitCodes.Ok;
+        });
+        return new Command("config", "Work with configuration files") { check, keys };
     }
 
     private IEnumerable<Command> AccountVerbs()
@@ -271,7 +292,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
                 if (p.GetValue(expires) is { } e)
                 {
                     if (!ConfigLoader.TryParseDuration(e, out var span) || span <= TimeSpan.Zero) throw new RegistryException(ErrorCode.InvalidRequest, "--expires must be a duration such as 30d");
-                    until = DateTimeOffset.UtcNow + span;
+                    until = time.GetUtcNow() + span;
                 }
                 var issued = await s.CreateTokenAsync(AccountService.Operator, p.GetValue(account)!, p.GetValue(tokenName)!, scopes, until, ct);
                 output.WriteLine(issued.Secret);
@@ -281,7 +302,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
             {
                 foreach (var t in await s.ListTokensAsync(AccountService.Operator, p.GetValue(account)!, ct))
                 {
-                    var state = t.Revoked is not null ? "revoked" : t.Expires is { } x && x <= DateTimeOffset.UtcNow ? "expired" : "active";
+                    var state = t.Revoked is not null ? "revoked" : t.Expires is { } x && x <= time.GetUtcNow() ? "expired" : "active";
                     output.WriteLine($"{t.Id}\t{t.Name}\t{state}\t{string.Join(' ', t.Scopes)}\t{t.Expires?.ToString("u") ?? "no expiry"}");
                 }
             }),
@@ -352,21 +373,13 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error)
         command.SetAction(async (parse, ct) =>
         {
             var path = CommandPath(parse.CommandResult);
-            var file = ConfigFile(parse);
-            var (options, errors) = ConfigLoader.Load(file, Environment.GetEnvironmentVariable, new ConfigLoader.Overrides(Data: parse.GetValue(DataOption)));
-            if (options is null)
-            {
-                foreach (var e in errors) error.WriteLine($"{path}: {file ?? "configuration"}: {e}");
-                return ExitCodes.Usage;
-            }
+            if (LoadOptions(parse, checkFiles: false) is not { } options) return ExitCodes.Usage;
             try
             {
                 var notices = new List<string>();
-                var database = await DataDirectory.OpenAsync(options.Data, create: false, notices, ct);
+                var backends = await Backends.OpenAsync(options, create: false, time, notices, ct);
                 foreach (var notice in notices) error.WriteLine($"{path}: {notice}");
-                var store = new SqliteAccountStore(database);
-                var service = new AccountService(store, new SqliteAuditStore(database), new AccessControl(store, TimeProvider.System),
-                    new LoginThrottle(TimeProvider.System, options.LoginMaxFailures, options.LoginLockout), TimeProvider.System);
+                var (_, service) = backends.AccessServices(options, time);
                 await run(parse, service, ct);
                 return ExitCodes.Ok;
             }

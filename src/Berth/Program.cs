@@ -1,1 +1,1 @@
-return await new Berth.Cli(Console.In, Console.Out, Console.Error).RunAsync(args);
+return await new Berth.Cli(Console.In, Console.Out, Console.Error, TimeProvider.System).RunAsync(args);

@@ -181,5 +181,5 @@ public abstract class MetadataStoreContract : IDisposable, IAsyncLifetime
 
 public sealed class SqliteMetadataStoreTests : MetadataStoreContract
 {
-    protected override IMetadataStore Open() => new Berth.Metadata.SqliteMetadataStore(Path.Combine(Temp.Path, "berth.db"));
+    protected override IMetadataStore Open() => new Berth.Metadata.SqliteMetadataStore(Path.Combine(Temp.Path, "berth.db"), TimeProvider.System);
 }

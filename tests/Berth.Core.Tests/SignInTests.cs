@@ -15,7 +15,7 @@ public sealed class SignInTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var db = new SqliteDatabase(Path.Combine(_dir, "berth.db"));
+        var db = new SqliteDatabase(Path.Combine(_dir, "berth.db"), TimeProvider.System);
         await new SqliteMetadataStore(db).MigrateAsync(CancellationToken.None);
         _store = CountingStore.Wrap(new SqliteAccountStore(db));
         _throttle = new LoginThrottle(TimeProvider.System, maxFailures: 4, TimeSpan.FromMinutes(5));

@@ -17,7 +17,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _store = new FileSystemBlobStore(new StoragePaths(_dir));
-        _metadata = new SqliteMetadataStore(Path.Combine(_dir, "berth.db"));
+        _metadata = new SqliteMetadataStore(Path.Combine(_dir, "berth.db"), TimeProvider.System);
         await _metadata.MigrateAsync(_ct);
     }
 

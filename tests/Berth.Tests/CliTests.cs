@@ -21,14 +21,14 @@ public sealed class CliTests : IDisposable
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = await new Cli(new StringReader(stdin ?? ""), output, error).RunAsync(args);
+        var code = await new Cli(new StringReader(stdin ?? ""), output, error, TimeProvider.System).RunAsync(args);
         return (code, output.ToString(), error.ToString());
     }
 
     /// <summary>Runs a verb on the test's data directory.</summary>
     private Task<(int Code, string Out, string Err)> Verb(params string[] args) => Run(null, [.. args, "--data", Data]);
 
-    private async Task CreateRegistryAsync() => await DataDirectory.OpenAsync(Data, create: true, [], default);
+    private async Task CreateRegistryAsync() => await DataDirectory.OpenAsync(Data, create: true, [], TimeProvider.System, default);
 
     private static void OneLine(string text, string startsWith)
     {
@@ -219,7 +219,7 @@ public sealed class CliTests : IDisposable
     public void EveryArgumentAndOptionIsDescribed()
     {
         var root = (RootCommand)typeof(Cli).GetMethod("Root", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
-            .Invoke(new Cli(TextReader.Null, TextWriter.Null, TextWriter.Null), null)!;
+            .Invoke(new Cli(TextReader.Null, TextWriter.Null, TextWriter.Null, TimeProvider.System), null)!;
         var missing = new List<string>();
         void Walk(Command command, string path)
         {

@@ -17,13 +17,15 @@ public sealed class ConfigurationTests : IDisposable
         return path;
     }
 
+    private static Dictionary<string, string> Flags(params (string Name, string Value)[] flags) => flags.ToDictionary(f => f.Name, f => f.Value);
+
     private static Func<string, string?> Env(params (string Key, string Value)[] vars) =>
         key => vars.FirstOrDefault(v => v.Key == key).Value;
 
     [Fact]
     public void DefaultsNeedNoFile()
     {
-        var (options, errors) = ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides());
+        var (options, errors) = ConfigLoader.Load(null, Env(), Flags());
         Assert.Empty(errors);
         Assert.Equal("127.0.0.1:5000", options!.Listen);
         Assert.Equal("./data", options.Data);
@@ -35,14 +37,14 @@ public sealed class ConfigurationTests : IDisposable
     public void FlagsBeatEnvironmentBeatsFile()
     {
         var file = File("listen: 127.0.0.1:6000\ndata: /srv/file\nuploadExpiry: 30m\nlogLevel: warning\naccessLog: true\n");
-        var (fromFile, _) = ConfigLoader.Load(file, Env(), new ConfigLoader.Overrides());
+        var (fromFile, _) = ConfigLoader.Load(file, Env(), Flags());
         Assert.Equal(("127.0.0.1:6000", "/srv/file", TimeSpan.FromMinutes(30), LogLevel.Warning, true),
             (fromFile!.Listen, fromFile.Data, fromFile.UploadExpiry, fromFile.LogLevel, fromFile.AccessLog));
 
-        var (fromEnv, _) = ConfigLoader.Load(file, Env(("BERTH_LISTEN", "127.0.0.1:7000"), ("BERTH_DATA", "/srv/env")), new ConfigLoader.Overrides());
+        var (fromEnv, _) = ConfigLoader.Load(file, Env(("BERTH_LISTEN", "127.0.0.1:7000"), ("BERTH_DATA", "/srv/env")), Flags());
         Assert.Equal(("127.0.0.1:7000", "/srv/env"), (fromEnv!.Listen, fromEnv.Data));
 
-        var (fromFlags, _) = ConfigLoader.Load(file, Env(("BERTH_LISTEN", "127.0.0.1:7000")), new ConfigLoader.Overrides("127.0.0.1:8000", "/srv/flag"));
+        var (fromFlags, _) = ConfigLoader.Load(file, Env(("BERTH_LISTEN", "127.0.0.1:7000")), Flags(("listen", "127.0.0.1:8000"), ("data", "/srv/flag")));
         Assert.Equal(("127.0.0.1:8000", "/srv/flag"), (fromFlags!.Listen, fromFlags.Data));
     }
 
@@ -50,7 +52,7 @@ public sealed class ConfigurationTests : IDisposable
     public void EveryProblemIsReportedAtOnce()
     {
         var file = File("listen: nowhere\nuploadExpiry: soon\nlogLevel: loud\nmaxManifestBytes: 10\n");
-        var (options, errors) = ConfigLoader.Load(file, Env(), new ConfigLoader.Overrides());
+        var (options, errors) = ConfigLoader.Load(file, Env(), Flags());
         Assert.Null(options);
         Assert.Equal(4, errors.Count);
         Assert.Contains(errors, e => e.StartsWith("listen:", StringComparison.Ordinal));
@@ -68,13 +70,13 @@ public sealed class ConfigurationTests : IDisposable
         try
         {
             // Refused before anything binds: no user means no authentication.
-            var refused = await Assert.ThrowsAsync<StartupException>(() => ServerHost.BuildAsync(Options(listen, data)));
+            var refused = await Assert.ThrowsAsync<StartupException>(() => ServerHost.BuildAsync(Options(listen, data), TimeProvider.System));
             Assert.Equal(2, refused.ExitCode);
             Assert.Contains("--open", refused.Message);
-            await using (await ServerHost.BuildAsync(Options(listen, data) with { Open = true })) { }
+            await using (await ServerHost.BuildAsync(Options(listen, data) with { Open = true }, TimeProvider.System)) { }
             // With a user, authentication is on and the address is allowed.
-            await using (await ServerHost.BuildAsync(Options(listen, data) with { AdminPassword = "correct horse" })) { }
-            await using (await ServerHost.BuildAsync(Options(listen, data))) { }
+            await using (await ServerHost.BuildAsync(Options(listen, data) with { Auth = new AuthOptions { AdminPassword = "correct horse" } }, TimeProvider.System)) { }
+            await using (await ServerHost.BuildAsync(Options(listen, data), TimeProvider.System)) { }
         }
         finally
         {
@@ -83,14 +85,14 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     private static BerthOptions Options(string listen, string data) =>
-        ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen, Data: data)).Options! with { LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning };
+        ConfigLoader.Load(null, Env(), Flags(("listen", listen), ("data", data))).Options! with { LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning };
 
     [Theory]
     [InlineData("127.0.0.1:5000")]
     [InlineData("localhost:5000")]
     [InlineData("[::1]:5000")]
     public void LoopbackNeedsNothing(string listen) =>
-        Assert.NotNull(ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen)).Options);
+        Assert.NotNull(ConfigLoader.Load(null, Env(), Flags(("listen", listen))).Options);
 
     [Theory]
     [InlineData("15702", "0.0.0.0:15702")]
@@ -125,7 +127,7 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("::1:5000", "an IPv6 address is written [ADDRESS]:PORT, for example [::1]:5000")]
     public void ListenMistakesAreOneClearLine(string listen, string error)
     {
-        var (options, errors) = ConfigLoader.Load(null, Env(), new ConfigLoader.Overrides(Listen: listen));
+        var (options, errors) = ConfigLoader.Load(null, Env(), Flags(("listen", listen)));
         Assert.Null(options);
         Assert.Equal($"listen: \"{listen}\": {error}", Assert.Single(errors));
     }
@@ -133,7 +135,7 @@ public sealed class ConfigurationTests : IDisposable
     [Fact]
     public void UnknownKeysAreErrorsWithTheirLine()
     {
-        var (options, errors) = ConfigLoader.Load(File("listen: 127.0.0.1:5000\nlisten_port: 5\n"), Env(), new ConfigLoader.Overrides());
+        var (options, errors) = ConfigLoader.Load(File("listen: 127.0.0.1:5000\nlisten_port: 5\n"), Env(), Flags());
         Assert.Null(options);
         Assert.Equal("line 2: unknown key \"listen_port\"", Assert.Single(errors));
     }
@@ -141,7 +143,7 @@ public sealed class ConfigurationTests : IDisposable
     [Fact]
     public void AMissingFileIsAnError()
     {
-        var (options, errors) = ConfigLoader.Load(Path.Combine(_dir, "absent.yml"), Env(), new ConfigLoader.Overrides());
+        var (options, errors) = ConfigLoader.Load(Path.Combine(_dir, "absent.yml"), Env(), Flags());
         Assert.Null(options);
         Assert.StartsWith("cannot read the file", Assert.Single(errors));
     }
@@ -165,4 +167,93 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("-5m")]
     [InlineData("m")]
     public void NotDurations(string text) => Assert.False(ConfigLoader.TryParseDuration(text, out _));
+}
+
+/// <summary>The sections, the old flat names, and the README's table, which cannot drift from the declarations.</summary>
+public sealed class ConfigurationSectionTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("berth-sections-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private (BerthOptions? Options, IReadOnlyList<string> Errors) Load(string yaml)
+    {
+        var path = Path.Combine(_dir, $"{Guid.NewGuid():N}.yml");
+        System.IO.File.WriteAllText(path, yaml);
+        return ConfigLoader.Load(path, _ => null);
+    }
+
+    [Fact]
+    public void SectionsAreRead()
+    {
+        var (options, errors) = Load("""
+            listen: 127.0.0.1:6000
+            storage:
+              type: filesystem
+              filesystem:
+                path: /srv/blobs
+            metadata:
+              type: sqlite
+            auth:
+              tokenLifetime: 10m
+              pullLimit:
+                anonymous: 3
+                signedIn: 9
+                window: 1h
+              login:
+                maxFailures: 4
+                lockout: 2m
+            """);
+        Assert.Empty(errors);
+        Assert.Equal("/srv/blobs", options!.Storage.FileSystem.Path);
+        Assert.Equal(new AuthOptions { TokenLifetime = TimeSpan.FromMinutes(10), PullLimitAnonymous = 3, PullLimitSignedIn = 9,
+            PullLimitWindow = TimeSpan.FromHours(1), LoginMaxFailures = 4, LoginLockout = TimeSpan.FromMinutes(2) }, options.Auth);
+    }
+
+    [Fact]
+    public void TheFlatNamesStillWork()
+    {
+        var (options, errors) = Load("pullLimitAnonymous: 3\npullLimitWindow: 1h\nloginLockout: 2m\ntokenKey: /k.pem\n");
+        Assert.Empty(errors);
+        Assert.Equal((3, TimeSpan.FromHours(1), TimeSpan.FromMinutes(2), "/k.pem"),
+            (options!.Auth.PullLimitAnonymous, options.Auth.PullLimitWindow, options.Auth.LoginLockout, options.Auth.TokenKey));
+    }
+
+    [Theory]
+    [InlineData("auth:\n  pullLimit:\n    anonymus: 3\n", "line 3: unknown key \"auth.pullLimit.anonymus\"")]
+    [InlineData("gc:\n  interval: 1h\n", "line 1: unknown key \"gc\"")]
+    [InlineData("auth: 5\n", "line 1: \"auth\" must be a section of keys")]
+    [InlineData("pullLimitWindow: 1h\nauth:\n  pullLimit:\n    window: 2h\n", "line 4: \"auth.pullLimit.window\" is given twice (also as \"pullLimitWindow\" on line 1)")]
+    [InlineData("storage:\n  type: s3\n", "storage.type: \"s3\" is not one of filesystem")]
+    [InlineData("metadata:\n  type: postgres\n", "metadata.type: \"postgres\" is not one of sqlite")]
+    [InlineData("pullLimitWindow: soon\n", "pullLimitWindow: \"soon\" is not a duration of at least 1s (for example 30s, 5m, 6h, 1d)")]
+    public void MistakesNameTheKeyAsWritten(string yaml, string error)
+    {
+        var (options, errors) = Load(yaml);
+        Assert.Null(options);
+        Assert.Equal(error, Assert.Single(errors));
+    }
+
+    [Fact]
+    public void EveryDefaultReadsBackAsItself()
+    {
+        foreach (var s in Settings.All.Where(s => s.DefaultNote is null && s.Show(new BerthOptions()) is not null))
+        {
+            var (applied, error) = s.Apply(new BerthOptions(), s.Show(new BerthOptions())!);
+            Assert.True(error is null, $"{s.Name}: {error}");
+            Assert.Equal(new BerthOptions(), applied);
+        }
+    }
+
+    [Fact]
+    public void TheReadmeTableIsTheDeclarations()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (!System.IO.File.Exists(Path.Combine(dir, "Berth.slnx"))) dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("no Berth.slnx above the tests");
+        var readme = System.IO.File.ReadAllLines(Path.Combine(dir, "README.md"));
+        var start = Array.IndexOf(readme, "## Configuration");
+        var table = readme.Skip(start).SkipWhile(l => !l.StartsWith('|')).TakeWhile(l => l.StartsWith('|')).ToList();
+        // Regenerate with: berth config keys
+        Assert.Equal(Settings.MarkdownTable().ToList(), table);
+    }
 }

@@ -22,7 +22,7 @@ public sealed class DataDirectoryTests : IDisposable
 
     private static async Task<WebApplication> StartAsync(string data)
     {
-        var app = await ServerHost.BuildAsync(new BerthOptions { Listen = "127.0.0.1:0", Data = data, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        var app = await ServerHost.BuildAsync(new BerthOptions { Listen = "127.0.0.1:0", Data = data, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning }, TimeProvider.System);
         await app.StartAsync();
         return app;
     }
@@ -55,7 +55,7 @@ public sealed class DataDirectoryTests : IDisposable
         File.SetUnixFileMode(data, Dir | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
         File.SetUnixFileMode(Path.Combine(data, "berth.db"), File600 | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         var notices = new List<string>();
-        await DataDirectory.OpenAsync(data, create: false, notices, default);
+        await DataDirectory.OpenAsync(data, create: false, notices, TimeProvider.System, default);
         Assert.Equal(Dir, File.GetUnixFileMode(data));
         Assert.Equal(File600, File.GetUnixFileMode(Path.Combine(data, "berth.db")));
         Assert.Equal([$"{data} was open to other users (0755); made it 0700", $"{Path.Combine(data, "berth.db")} was open to other users (0644); made it 0600"], notices);

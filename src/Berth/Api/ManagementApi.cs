@@ -45,7 +45,7 @@ internal sealed partial class ManagementJson : JsonSerializerContext
 /// The management API under /api/v1/ (docs/api.md): thin HTTP over <see cref="AccountService"/>, which checks the
 /// actor's rights; repository reads go through <see cref="AccessControl"/>. Also Docker's search endpoint, /v1/search.
 /// </summary>
-internal sealed class ManagementApi(AccountService accounts, AccessControl access, IAccountStore store)
+internal sealed class ManagementApi(AccountService accounts, AccessControl access, IAccountStore store, TimeProvider time)
 {
     /// <summary>Official images live in this namespace, as on Docker Hub.</summary>
     public const string OfficialNamespace = "library";
@@ -224,7 +224,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
             {
                 throw new RegistryException(ErrorCode.InvalidRequest, "expiresIn must be a duration such as 30d or 12h");
             }
-            expires = DateTimeOffset.UtcNow + span;
+            expires = time.GetUtcNow() + span;
         }
         var issued = await accounts.CreateTokenAsync(caller, account, Str(body, "name"), scopes, expires, ctx.RequestAborted);
         await Json(ctx, View(issued.Token, issued.Secret), ManagementJson.Api.TokenView, 201);

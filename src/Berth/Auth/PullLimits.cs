@@ -11,7 +11,7 @@ internal sealed class PullLimits(BerthOptions options, PullLimiter limiter, Auth
     public void Count(HttpContext ctx, Caller caller)
     {
         var signedIn = !caller.IsAnonymous;
-        var limit = signedIn ? options.PullLimitSignedIn : options.PullLimitAnonymous;
+        var limit = signedIn ? options.Auth.PullLimitSignedIn : options.Auth.PullLimitAnonymous;
         if (limit <= 0) return;
         var (allowed, remaining, resetIn) = limiter.Acquire(signedIn ? "account:" + caller.Name : "address:" + (caller.Address ?? auth.ClientAddress(ctx)), limit);
         var window = ((long)limiter.WindowLength.TotalSeconds).ToString(CultureInfo.InvariantCulture);

@@ -32,7 +32,7 @@ internal static class DataDirectory
     /// Opens (with <paramref name="create"/>, creates) the registry in <paramref name="data"/>. A directory or database
     /// file that other users may read is made private (0700, 0600); each such change is added to <paramref name="notices"/>.
     /// </summary>
-    public static async Task<SqliteDatabase> OpenAsync(string data, bool create, List<string> notices, CancellationToken ct)
+    public static async Task<SqliteDatabase> OpenAsync(string data, bool create, List<string> notices, TimeProvider time, CancellationToken ct)
     {
         var root = Path.GetFullPath(data);
         var file = Path.Combine(root, DatabaseFile);
@@ -62,7 +62,7 @@ internal static class DataDirectory
         foreach (var suffix in new[] { "", "-wal", "-shm" }) Tighten(file + suffix, PrivateFiles.FileMode, notices);
         try
         {
-            var database = new SqliteDatabase(file);
+            var database = new SqliteDatabase(file, time);
             await new SqliteMetadataStore(database).MigrateAsync(ct);
             return database;
         }

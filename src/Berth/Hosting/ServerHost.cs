@@ -11,10 +11,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Berth.Hosting;
 
-/// <summary>Wires the registry together: the only place that knows every piece.</summary>
+/// <summary>Wires the server together from the backends <see cref="Backends"/> opens: Kestrel, the services, the surfaces.</summary>
 public static class ServerHost
 {
-    public static async Task<WebApplication> BuildAsync(BerthOptions options, CancellationToken ct = default)
+    public static async Task<WebApplication> BuildAsync(BerthOptions options, TimeProvider time, CancellationToken ct = default)
     {
         // The empty builder: no appsettings files or their watchers, no routing; what the registry needs is added below.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -45,15 +45,11 @@ public static class ServerHost
             }
         });
 
-        var paths = new StoragePaths(options.Data);
         var notices = new List<string>();
-        var database = await DataDirectory.OpenAsync(paths.Root, create: true, notices, ct);
-        var metadata = new SqliteMetadataStore(database);
-        var accountStore = new SqliteAccountStore(database);
-        var access = new AccessControl(accountStore, TimeProvider.System);
-        var accounts = new AccountService(accountStore, new SqliteAuditStore(database), access,
-            new LoginThrottle(TimeProvider.System, options.LoginMaxFailures, options.LoginLockout), TimeProvider.System);
-        if (options.AdminPassword is { } adminPassword) await accounts.EnsureAdminAsync(adminPassword, ct);
+        var backends = await Backends.OpenAsync(options, create: true, time, notices, ct);
+        var blobs = Backends.OpenBlobStore(options);
+        var (access, accounts) = backends.AccessServices(options, time);
+        if (options.Auth.AdminPassword is { } adminPassword) await accounts.EnsureAdminAsync(adminPassword, ct);
         var authEnabled = await access.IsEnabledAsync(ct);
         if (!authEnabled && !endpoints.All(e => System.Net.IPAddress.IsLoopback(e.Address)) && !options.Open)
         {
@@ -64,15 +60,14 @@ public static class ServerHost
         var services = builder.Services;
         services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
         services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(paths);
-        services.AddSingleton<IBlobStore, FileSystemBlobStore>();
-        services.AddSingleton<IMetadataStore>(metadata);
-        services.AddSingleton<IAccountStore>(accountStore);
+        services.AddSingleton(time);
+        services.AddSingleton(blobs);
+        services.AddSingleton(backends.Metadata);
+        services.AddSingleton(backends.Accounts);
         services.AddSingleton(access);
         services.AddSingleton(accounts);
-        services.AddSingleton(new PullLimiter(TimeProvider.System, options.PullLimitWindow));
-        services.AddSingleton(new TokenIssuer(options.TokenKey ?? Path.Combine(paths.Root, "token-key.pem"), "berth", options.TokenLifetime, TimeProvider.System));
+        services.AddSingleton(new PullLimiter(time, options.Auth.PullLimitWindow));
+        services.AddSingleton(new TokenIssuer(options.Auth.TokenKey ?? Path.Combine(Path.GetFullPath(options.Data), "token-key.pem"), "berth", options.Auth.TokenLifetime, time));
         services.AddSingleton<Authenticator>();
         services.AddSingleton<PullLimits>();
         services.AddSingleton<TokenEndpoint>();
@@ -80,7 +75,7 @@ public static class ServerHost
         services.AddSingleton(_ => new RegistryCache());
         services.AddSingleton<BlobService>();
         services.AddSingleton<UploadService>();
-        services.AddSingleton(sp => new ManifestService(sp.GetRequiredService<IBlobStore>(), metadata, sp.GetRequiredService<RegistryCache>(),
+        services.AddSingleton(sp => new ManifestService(sp.GetRequiredService<IBlobStore>(), backends.Metadata, sp.GetRequiredService<RegistryCache>(),
             sp.GetRequiredService<TimeProvider>(), options.MaxManifestBytes));
         services.AddSingleton<BlobEndpoints>();
         services.AddSingleton<UploadEndpoints>();

@@ -14,7 +14,7 @@ public class AuthServer : RegistryServer
 {
     public const string AdminPassword = "admin-password";
 
-    protected override BerthOptions Configure(BerthOptions options) => options with { AdminPassword = AdminPassword, LoginMaxFailures = 1000 };
+    protected override BerthOptions Configure(BerthOptions options) => options with { Auth = options.Auth with { AdminPassword = AdminPassword, LoginMaxFailures = 1000 } };
 
     internal RegistryClient As(string user, string password)
     {

@@ -1,5 +1,6 @@
 using Berth.Auth;
 using Berth.Core.Access;
+using Berth.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Berth.Tests.Access;
@@ -106,17 +107,6 @@ public sealed class TokenCacheTests(ITestOutputHelper output) : IDisposable
         Assert.True(charged < 2 * held, $"charged {charged / (n - 10)} bytes per token, holds {held / (n - 10)}");
         GC.KeepAlive(tokens);
     }
-}
-
-internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
-{
-    private long _offsetTicks;
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
-
-    public override DateTimeOffset GetUtcNow() => start.AddTicks(Interlocked.Read(ref _offsetTicks));
-
-    public override long GetTimestamp() => TimeProvider.System.GetTimestamp() + Interlocked.Read(ref _offsetTicks) * TimestampFrequency / TimeSpan.TicksPerSecond;
 }
 
 /// <summary>Tests that measure the process's heap run alone: another test allocating meanwhile would count as theirs.</summary>

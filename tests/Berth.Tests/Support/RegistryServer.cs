@@ -22,6 +22,9 @@ public class RegistryServer : IAsyncLifetime
     /// <summary>A fixture with other settings (authentication, limits) overrides this.</summary>
     protected virtual BerthOptions Configure(BerthOptions options) => options;
 
+    /// <summary>The server's clock: the wall clock, or one a test moves (limits, lockouts, cache lifetimes) instead of sleeping.</summary>
+    public virtual TimeProvider Time => TimeProvider.System;
+
     /// <summary>A new client of the running server (its own connection pool and credentials).</summary>
     internal RegistryClient NewClient() => new(Client.BaseAddress);
 
@@ -35,7 +38,7 @@ public class RegistryServer : IAsyncLifetime
             Listen = "127.0.0.1:0",
             Data = DataDirectory,
             LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-        }));
+        }), Time);
         await app.StartAsync();
         _app = app;
         var url = Assert.Single(app.Urls);

@@ -1,0 +1,140 @@
+using System.Globalization;
+
+namespace Berth.Configuration;
+
+/// <summary>
+/// One configuration key, declared once: where it is written in berth.yml (and under which older flat names), its
+/// environment variable and flag, how it is parsed and checked, and what it means. The file reader, the environment and
+/// flags, validation, <c>berth config keys</c> and the README's table are all derived from <see cref="Settings.All"/>.
+/// </summary>
+public sealed record Setting(string? Path, string? Env, string? Flag, string Description,
+    Func<BerthOptions, string?> Show, Func<BerthOptions, string, (BerthOptions? Options, string? Error)> Apply)
+{
+    /// <summary>Flat names from before the sections, still read from files so that existing files keep working.</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>The default in words, where it is not a value (derived from another key or from the request).</summary>
+    public string? DefaultNote { get; init; }
+
+    /// <summary>A flag without a value (<c>--open</c>).</summary>
+    public bool IsSwitch { get; init; }
+
+    /// <summary>The name errors and flags use: the YAML path, or the environment variable of an environment-only setting.</summary>
+    public string Name => Path ?? Env!;
+
+    public string Default => DefaultNote ?? (Show(new BerthOptions()) is { } v ? $"`{v}`" : "");
+}
+
+public static class Settings
+{
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
+
+    public static IReadOnlyList<Setting> All { get; } =
+    [
+        Text("listen", "BERTH_LISTEN", "--listen", "address and port, `HOST:PORT` (`:5000` for every interface)",
+            o => o.Listen, (o, v) => o with { Listen = v }, v => BerthOptions.ParseListen(v).Error is { } e ? $"\"{v}\": {e}" : null),
+        Text("data", "BERTH_DATA", "--data", "the data directory: `berth.db`, the token key, and blobs and uploads unless `storage.filesystem.path` says otherwise",
+            o => o.Data, (o, v) => o with { Data = v }, v => string.IsNullOrWhiteSpace(v) ? "must name a directory" : null),
+        Duration("uploadExpiry", "BERTH_UPLOAD_EXPIRY", "idle upload sessions are removed after this (`30m`, `24h`, `7d`)",
+            o => o.UploadExpiry, (o, v) => o with { UploadExpiry = v }, Minute),
+        Number("maxManifestBytes", null, "larger manifests are refused with 413",
+            o => o.MaxManifestBytes, (o, v) => o with { MaxManifestBytes = v }, 4096, 64 << 20),
+        new("logLevel", "BERTH_LOG_LEVEL", null, "`Trace` ... `Critical`, `None`", o => o.LogLevel.ToString(), (o, v) =>
+            Enum.TryParse<LogLevel>(v, ignoreCase: true, out var level) && Enum.IsDefined(level)
+                ? (o with { LogLevel = level }, null)
+                : (null, $"\"{v}\" is not one of {string.Join(", ", Enum.GetNames<LogLevel>())}")),
+        Switch("accessLog", "BERTH_ACCESS_LOG", null, "one log line per request: method, path, status, duration, client",
+            o => o.AccessLog, (o, v) => o with { AccessLog = v }),
+        Switch("open", "BERTH_OPEN", "--open", "allow a non-loopback `listen` while no user exists (authentication off)",
+            o => o.Open, (o, v) => o with { Open = v }),
+        Text("tlsCert", "BERTH_TLS_CERT", "--tls-cert", "serve HTTPS with this PEM certificate (chain) file; with `tlsKey`",
+            o => o.TlsCert, (o, v) => o with { TlsCert = v }),
+        Text("tlsKey", "BERTH_TLS_KEY", "--tls-key", "the PEM private key of `tlsCert`",
+            o => o.TlsKey, (o, v) => o with { TlsKey = v }),
+        Text("publicUrl", "BERTH_PUBLIC_URL", null, "the URL clients reach Berth at (token realm)",
+            o => o.PublicUrl, (o, v) => o with { PublicUrl = v.TrimEnd('/') },
+            v => Uri.TryCreate(v, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" && u.PathAndQuery == "/"
+                ? null : $"\"{v}\" is not a URL like https://registry.example.com") with { DefaultNote = "request's own" },
+        Switch("trustProxy", "BERTH_TRUST_PROXY", null, "take the client address from `X-Forwarded-For`",
+            o => o.TrustProxy, (o, v) => o with { TrustProxy = v }),
+
+        OneOf("storage.type", "BERTH_STORAGE_TYPE", "where blobs and uploads are kept", StorageOptions.Types,
+            o => o.Storage.Type, (o, v) => o with { Storage = o.Storage with { Type = v } }),
+        Text("storage.filesystem.path", "BERTH_STORAGE_PATH", null, "the directory of `blobs/` and `uploads/` (filesystem storage)",
+            o => o.Storage.FileSystem.Path, (o, v) => o with { Storage = o.Storage with { FileSystem = o.Storage.FileSystem with { Path = v } } },
+            v => string.IsNullOrWhiteSpace(v) ? "must name a directory" : null) with { DefaultNote = "`data`" },
+        OneOf("metadata.type", "BERTH_METADATA_TYPE", "where repositories, manifests, accounts and the audit log are kept (`data/berth.db`)", MetadataOptions.Types,
+            o => o.Metadata.Type, (o, v) => o with { Metadata = o.Metadata with { Type = v } }),
+
+        Text("auth.tokenKey", "BERTH_TOKEN_KEY", null, "ES256 key that signs tokens (created on first start; share it between nodes)",
+            o => o.Auth.TokenKey, (o, v) => o with { Auth = o.Auth with { TokenKey = v } }) with { Aliases = ["tokenKey"], DefaultNote = "`data/token-key.pem`" },
+        Duration("auth.tokenLifetime", "BERTH_TOKEN_LIFETIME", "lifetime of bearer tokens",
+            o => o.Auth.TokenLifetime, (o, v) => o with { Auth = o.Auth with { TokenLifetime = v } }, TimeSpan.FromSeconds(30)) with { Aliases = ["tokenLifetime"] },
+        Number("auth.pullLimit.anonymous", "BERTH_PULL_LIMIT_ANONYMOUS", "pulls per window per client address, anonymous; `0` is off",
+            o => o.Auth.PullLimitAnonymous, (o, v) => o with { Auth = o.Auth with { PullLimitAnonymous = v } }, 0) with { Aliases = ["pullLimitAnonymous"] },
+        Number("auth.pullLimit.signedIn", "BERTH_PULL_LIMIT_SIGNED_IN", "pulls per window per account; `0` is off",
+            o => o.Auth.PullLimitSignedIn, (o, v) => o with { Auth = o.Auth with { PullLimitSignedIn = v } }, 0) with { Aliases = ["pullLimitSignedIn"] },
+        Duration("auth.pullLimit.window", "BERTH_PULL_LIMIT_WINDOW", "the window of both pull limits",
+            o => o.Auth.PullLimitWindow, (o, v) => o with { Auth = o.Auth with { PullLimitWindow = v } }, TimeSpan.FromSeconds(1)) with { Aliases = ["pullLimitWindow"] },
+        Number("auth.login.maxFailures", "BERTH_LOGIN_MAX_FAILURES", "failed password sign-ins (per account and address) before a lockout; each failure is answered 100 ms slower",
+            o => o.Auth.LoginMaxFailures, (o, v) => o with { Auth = o.Auth with { LoginMaxFailures = v } }, 1) with { Aliases = ["loginMaxFailures"] },
+        Duration("auth.login.lockout", "BERTH_LOGIN_LOCKOUT", "how long the lockout lasts",
+            o => o.Auth.LoginLockout, (o, v) => o with { Auth = o.Auth with { LoginLockout = v } }, TimeSpan.FromSeconds(1)) with { Aliases = ["loginLockout"] },
+        Text(null, "BERTH_ADMIN_PASSWORD", null, "creates user `admin` (site administrator) or resets its password at start; never logged",
+            o => o.Auth.AdminPassword, (o, v) => o with { Auth = o.Auth with { AdminPassword = v } },
+            v => v.Length < Core.Access.AccountService.MinPasswordLength ? $"needs at least {Core.Access.AccountService.MinPasswordLength} characters" : null),
+    ];
+
+    /// <summary>Checks that involve more than one key, run on the options the keys built.</summary>
+    public static IEnumerable<string> CrossCheck(BerthOptions o)
+    {
+        if ((o.TlsCert is null) != (o.TlsKey is null)) yield return "tlsCert, tlsKey: give both the certificate and its key, or neither";
+    }
+
+    /// <summary>The configuration table of the README, one row a key: what <c>berth config keys</c> prints.</summary>
+    public static IEnumerable<string> MarkdownTable()
+    {
+        yield return "| key in berth.yml | environment | flag | default | meaning |";
+        yield return "|---|---|---|---|---|";
+        foreach (var s in All)
+        {
+            var key = s.Path is null ? "" : $"`{s.Path}`" + (s.Aliases.Count > 0 ? $" (or {string.Join(", ", s.Aliases.Select(a => $"`{a}`"))})" : "");
+            yield return $"| {key} | {Code(s.Env)} | {Code(s.Flag)} | {s.Default} | {s.Description} |";
+        }
+    }
+
+    private static string Code(string? text) => text is null ? "" : $"`{text}`";
+
+    private static Setting Text(string? path, string env, string? flag, string description, Func<BerthOptions, string?> get,
+        Func<BerthOptions, string, BerthOptions> set, Func<string, string?>? check = null) =>
+        new(path, env, flag, description, get, (o, v) => check?.Invoke(v) is { } error ? (null, error) : (set(o, v), null));
+
+    private static Setting Switch(string path, string env, string? flag, string description, Func<BerthOptions, bool> get, Func<BerthOptions, bool, BerthOptions> set) =>
+        new(path, env, flag, description, o => get(o) ? "true" : "false",
+            (o, v) => bool.TryParse(v, out var b) ? (set(o, b), null) : (null, $"\"{v}\" is not true or false")) { IsSwitch = flag is not null };
+
+    private static Setting Number(string path, string? env, string description, Func<BerthOptions, int> get, Func<BerthOptions, int, BerthOptions> set,
+        int minimum, int maximum = int.MaxValue) =>
+        new(path, env, null, description, o => get(o).ToString(CultureInfo.InvariantCulture), (o, v) =>
+            !int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? (null, $"\"{v}\" is not a whole number")
+            : n < minimum || n > maximum ? (null, maximum == int.MaxValue ? $"must be at least {minimum}" : $"must be between {minimum} and {maximum}")
+            : (set(o, n), null));
+
+    private static Setting Duration(string path, string env, string description, Func<BerthOptions, TimeSpan> get,
+        Func<BerthOptions, TimeSpan, BerthOptions> set, TimeSpan minimum) =>
+        new(path, env, null, description, o => FormatDuration(get(o)), (o, v) =>
+            ConfigLoader.TryParseDuration(v, out var d) && d >= minimum
+                ? (set(o, d), null)
+                : (null, $"\"{v}\" is not a duration of at least {FormatDuration(minimum)} (for example 30s, 5m, 6h, 1d)"));
+
+    private static Setting OneOf(string path, string env, string description, IReadOnlyList<string> names, Func<BerthOptions, string> get,
+        Func<BerthOptions, string, BerthOptions> set) =>
+        new(path, env, null, $"{description}: {string.Join(", ", names.Select(n => $"`{n}`"))}", get, (o, v) =>
+            names.Contains(v) ? (set(o, v), null) : (null, $"\"{v}\" is not one of {string.Join(", ", names)}"));
+
+    /// <summary>"90s", "30m", "24h": the largest unit up to hours that says it exactly.</summary>
+    public static string FormatDuration(TimeSpan d) =>
+        d.Ticks % TimeSpan.TicksPerHour == 0 ? $"{(long)d.TotalHours}h"
+        : d.Ticks % TimeSpan.TicksPerMinute == 0 ? $"{(long)d.TotalMinutes}m"
+        : $"{d.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s";
+}
