@@ -31,7 +31,7 @@ public static class Settings
 
     public static IReadOnlyList<Setting> All { get; } =
     [
-        Text("listen", "BERTH_LISTEN", "--listen", "address and port, `HOST:PORT` (`:5000` for every interface)",
+        Text("listen", "BERTH_LISTEN", "--listen", "address and port: `HOST:PORT`, `[IPv6]:PORT`, or `:PORT` / `PORT` for every interface; HOST may be a name that resolves (all its addresses)",
             o => o.Listen, (o, v) => o with { Listen = v }, v => BerthOptions.ParseListen(v).Error is { } e ? $"\"{v}\": {e}" : null),
         Text("data", "BERTH_DATA", "--data", "the data directory: `berth.db`, the token key, and blobs and uploads unless `storage.filesystem.path` says otherwise",
             o => o.Data, (o, v) => o with { Data = v }, v => string.IsNullOrWhiteSpace(v) ? "must name a directory" : null),
