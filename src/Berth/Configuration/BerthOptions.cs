@@ -234,9 +234,9 @@ public static class ConfigLoader
         var maxFailures = Count(env("BERTH_LOGIN_MAX_FAILURES") ?? model.LoginMaxFailures, "loginMaxFailures", defaults.LoginMaxFailures, errors);
         if (maxFailures < 1) errors.Add("loginMaxFailures: must be at least 1");
         var adminPassword = env("BERTH_ADMIN_PASSWORD");
-        if (adminPassword is { Length: < Core.Access.AccountService.MinPasswordLength })
+        if (adminPassword is { Length: < Core.Access.AccountRules.MinPasswordLength })
         {
-            errors.Add($"BERTH_ADMIN_PASSWORD: needs at least {Core.Access.AccountService.MinPasswordLength} characters");
+            errors.Add($"BERTH_ADMIN_PASSWORD: needs at least {Core.Access.AccountRules.MinPasswordLength} characters");
         }
 
         return errors.Count > 0

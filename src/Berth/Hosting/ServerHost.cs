@@ -48,12 +48,13 @@ public static class ServerHost
         var paths = new StoragePaths(options.Data);
         var notices = new List<string>();
         var database = await DataDirectory.OpenAsync(paths.Root, create: true, notices, ct);
-        var metadata = new SqliteMetadataStore(database);
-        var accountStore = new SqliteAccountStore(database);
-        var access = new AccessControl(accountStore, TimeProvider.System);
-        var accounts = new AccountService(accountStore, new SqliteAuditStore(database), access,
-            new LoginThrottle(TimeProvider.System, options.LoginMaxFailures, options.LoginLockout), TimeProvider.System);
-        if (options.AdminPassword is { } adminPassword) await accounts.EnsureAdminAsync(adminPassword, ct);
+        var accountStore = new SqliteAccounts(database);
+        var tokenStore = new SqliteTokens(database);
+        var repositories = new SqliteRepositories(database);
+        var access = new AccessControl(accountStore, repositories, TimeProvider.System);
+        var audit = new AuditTrail(new SqliteAuditLog(database), access, TimeProvider.System);
+        var administration = new Administration(accountStore, repositories, access, audit, TimeProvider.System);
+        if (options.AdminPassword is { } adminPassword) await administration.EnsureAdminAsync(adminPassword, ct);
         var authEnabled = await access.IsEnabledAsync(ct);
         if (!authEnabled && !endpoints.All(e => System.Net.IPAddress.IsLoopback(e.Address)) && !options.Open)
         {
@@ -67,10 +68,19 @@ public static class ServerHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(paths);
         services.AddSingleton<IBlobStore, FileSystemBlobStore>();
-        services.AddSingleton<IMetadataStore>(metadata);
-        services.AddSingleton<IAccountStore>(accountStore);
+        services.AddSingleton<IUploadSessions>(new SqliteUploadSessions(database));
+        services.AddSingleton<IBlobLinks>(new SqliteBlobLinks(database));
+        services.AddSingleton<IManifestIndex>(new SqliteManifestIndex(database));
+        services.AddSingleton<IRepositories>(repositories);
+        services.AddSingleton<IAccounts>(accountStore);
+        services.AddSingleton<ITokens>(tokenStore);
         services.AddSingleton(access);
-        services.AddSingleton(accounts);
+        services.AddSingleton(audit);
+        services.AddSingleton(administration);
+        services.AddSingleton(new SignInService(accountStore, tokenStore, audit,
+            new LoginThrottle(TimeProvider.System, options.LoginMaxFailures, options.LoginLockout), TimeProvider.System));
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<RepositoryDirectory>();
         services.AddSingleton(new PullLimiter(TimeProvider.System, options.PullLimitWindow));
         services.AddSingleton(new TokenIssuer(options.TokenKey ?? Path.Combine(paths.Root, "token-key.pem"), "berth", options.TokenLifetime, TimeProvider.System));
         services.AddSingleton<Authenticator>();
@@ -80,7 +90,7 @@ public static class ServerHost
         services.AddSingleton(_ => new RegistryCache());
         services.AddSingleton<BlobService>();
         services.AddSingleton<UploadService>();
-        services.AddSingleton(sp => new ManifestService(sp.GetRequiredService<IBlobStore>(), metadata, sp.GetRequiredService<RegistryCache>(),
+        services.AddSingleton(sp => new ManifestService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IManifestIndex>(), sp.GetRequiredService<RegistryCache>(),
             sp.GetRequiredService<TimeProvider>(), options.MaxManifestBytes));
         services.AddSingleton<BlobEndpoints>();
         services.AddSingleton<UploadEndpoints>();
