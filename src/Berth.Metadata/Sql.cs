@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace Berth.Metadata;
 
 /// <summary>
-/// One SQLite file shared by the metadata and account stores. WAL mode: readers never block the single
+/// One SQLite file shared by every SQLite store; opening it creates or upgrades the schema (<see cref="SqliteSchema"/>). WAL mode: readers never block the single
 /// writer; writes take the write lock up front (BEGIN IMMEDIATE) so concurrent writers queue instead of
 /// failing on upgrade. synchronous=NORMAL: a committed transaction survives a crash of the process (kill -9);
 /// a power cut may roll back the last transactions.
@@ -16,7 +16,18 @@ public sealed class SqliteDatabase
     // Pooled connections keep their native handle; per-connection settings are applied once per handle.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> Configured = new();
 
-    public SqliteDatabase(string path, TimeProvider time)
+    /// <summary>
+    /// Opens the database at <paramref name="path"/>, creating it (0600) and its schema, or upgrading the schema.
+    /// <paramref name="time"/> is the clock rows are stamped with (<see cref="Now"/>).
+    /// </summary>
+    public static async Task<SqliteDatabase> OpenAsync(string path, TimeProvider time, CancellationToken ct)
+    {
+        var db = new SqliteDatabase(path, time);
+        await db.MigrateAsync(ct);
+        return db;
+    }
+
+    private SqliteDatabase(string path, TimeProvider time)
     {
         _time = time;
         path = Path.GetFullPath(path);
@@ -46,7 +57,25 @@ public sealed class SqliteDatabase
     /// <summary>The time written into rows (created, updated, revoked): Unix milliseconds from the injected clock.</summary>
     internal long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    internal async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    private async Task MigrateAsync(CancellationToken ct)
+    {
+        await using var c = await ConnectAsync(ct);
+        await Sql.Exec(c, null, "PRAGMA journal_mode=WAL;", ct);
+        var version = Convert.ToInt32(await Sql.Scalar(c, null, "PRAGMA user_version;", ct));
+        if (version > SqliteSchema.Steps.Length)
+        {
+            throw new InvalidOperationException($"the database has schema version {version}, newer than this Berth knows ({SqliteSchema.Steps.Length}); upgrade Berth");
+        }
+        for (var i = version; i < SqliteSchema.Steps.Length; i++)
+        {
+            await using var tx = (SqliteTransaction)await c.BeginTransactionAsync(ct);
+            await Sql.Exec(c, tx, SqliteSchema.Steps[i], ct);
+            await Sql.Exec(c, tx, $"PRAGMA user_version = {i + 1};", ct);
+            await tx.CommitAsync(ct);
+        }
+    }
+
+    internal async Task<SqliteConnection> ConnectAsync(CancellationToken ct)
     {
         var c = new SqliteConnection(_connectionString);
         await c.OpenAsync(ct);
@@ -65,6 +94,20 @@ internal static class Sql
 {
     public static async Task<SqliteTransaction> BeginWriteAsync(SqliteConnection c, CancellationToken ct) =>
         (SqliteTransaction)await c.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, ct);
+
+    public static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    /// <summary>The namespace of the repository named by the SQL expression <paramref name="name"/> ('' for a single-component name).</summary>
+    public static string Namespace(string name) => $"CASE WHEN instr({name}, '/') > 0 THEN substr({name}, 1, instr({name}, '/') - 1) ELSE '' END";
+
+    /// <summary>Creates the repository if it is new: it exists once something was pushed to it.</summary>
+    public static Task EnsureRepository(SqliteConnection c, SqliteTransaction tx, string repository, long now, CancellationToken ct) =>
+        Exec(c, tx, "INSERT INTO repositories (name, created) VALUES ($r, $t) ON CONFLICT DO NOTHING", ct, ("$r", repository), ("$t", now));
+
+    public static Task Link(SqliteConnection c, SqliteTransaction tx, string repository, string digest, long now, CancellationToken ct) =>
+        Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES ($r, $d, $t) ON CONFLICT DO NOTHING", ct, ("$r", repository), ("$d", digest), ("$t", now));
 
     public static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {

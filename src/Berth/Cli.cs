@@ -5,13 +5,12 @@ using Berth.Configuration;
 using Berth.Core;
 using Berth.Core.Access;
 using Berth.Hosting;
-using Berth.Metadata;
 
 namespace Berth;
 
 /// <summary>
 /// The command line: <c>serve</c>, <c>config check</c>, and the account verbs (user, org, team, grant, robot, token, repo,
-/// namespace, audit), which use the same <see cref="AccountService"/> as the management API, on the data directory
+/// namespace, audit), which use the same account services as the management API, on the data directory
 /// directly, with the operator's rights. A running server sees their changes within a few seconds (its access cache expires).
 /// Exit codes are <see cref="ExitCodes"/>; every error is one line that starts with the whole command.
 /// </summary>
@@ -109,7 +108,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
             await using (app)
             {
                 app.Logger.LogInformation("Berth {Version} listening on {Urls}, data in {Data}", Version(), string.Join(", ", app.Urls), Path.GetFullPath(options.Data));
-                var accounts = app.Services.GetRequiredService<AccountService>();
+                var accounts = app.Services.GetRequiredService<Administration>();
                 if (await accounts.IsAuthenticationOnAsync(ct))
                 {
                     app.Logger.LogInformation("Authentication is on: anonymous callers may pull public repositories only; sign in at {Realm}", "/token");
@@ -170,38 +169,38 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
             {
                 var name = p.GetValue(user)!;
                 var (password, generated) = Password(p.GetValue(passwordStdin));
-                var wasOpen = !await s.IsAuthenticationOnAsync(ct);
-                await s.CreateUserAsync(AccountService.Operator, name, password, p.GetValue(admin), ct);
+                var wasOpen = !await s.Admin.IsAuthenticationOnAsync(ct);
+                await s.Admin.CreateUserAsync(AccountRules.Operator, name, password, p.GetValue(admin), ct);
                 var what = $"created user {name}{(p.GetValue(admin) ? " (site administrator)" : "")}";
                 output.WriteLine(generated ? $"{what} with password: {password}" : what);
                 if (wasOpen)
                 {
                     error.WriteLine("authentication is now on: anonymous callers may pull public repositories only");
-                    if (await s.AdminOnlyRepositoriesNoticeAsync(ct) is { } notice) error.WriteLine(notice);
+                    if (await s.Admin.AdminOnlyRepositoriesNoticeAsync(ct) is { } notice) error.WriteLine(notice);
                 }
             }),
             Verb("passwd", "Set a user's password", [user, passwordStdin], async (p, s, ct) =>
             {
                 var (password, generated) = Password(p.GetValue(passwordStdin));
-                await s.SetPasswordAsync(AccountService.Operator, p.GetValue(user)!, password, ct);
+                await s.Admin.SetPasswordAsync(AccountRules.Operator, p.GetValue(user)!, password, ct);
                 output.WriteLine(generated ? $"new password for {p.GetValue(user)}: {password}" : $"changed the password of {p.GetValue(user)}");
             }),
             Verb("admin", "Make a user a site administrator, or not", [user, onOff], async (p, s, ct) =>
             {
                 var on = p.GetValue(onOff) == "on";
-                await s.SetAdminAsync(AccountService.Operator, p.GetValue(user)!, on, ct);
+                await s.Admin.SetAdminAsync(AccountRules.Operator, p.GetValue(user)!, on, ct);
                 output.WriteLine(on ? $"{p.GetValue(user)} is a site administrator" : $"{p.GetValue(user)} is not a site administrator");
             }),
             Verb("list", "List accounts: users, robots and organisations", [], async (p, s, ct) =>
             {
-                foreach (var a in await s.ListAccountsAsync(AccountService.Operator, null, ct))
+                foreach (var a in await s.Admin.ListAccountsAsync(AccountRules.Operator, null, ct))
                 {
                     output.WriteLine($"{a.Name}\t{a.Kind.ToString().ToLowerInvariant()}{(a.IsAdmin ? "\tadmin" : "")}");
                 }
             }),
             Verb("delete", "Delete a user, robot or organisation, with its memberships, grants and tokens", [accountName], async (p, s, ct) =>
             {
-                await s.DeleteAccountAsync(AccountService.Operator, p.GetValue(accountName)!, ct);
+                await s.Admin.DeleteAccountAsync(AccountRules.Operator, p.GetValue(accountName)!, ct);
                 output.WriteLine($"deleted {p.GetValue(accountName)}");
             }));
 
@@ -212,18 +211,18 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
         yield return Group("org", "Manage organisations",
             Verb("add", "Create an organisation", [org, owner], async (p, s, ct) =>
             {
-                await s.CreateOrganizationAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(owner), ct);
+                await s.Admin.CreateOrganizationAsync(AccountRules.Operator, p.GetValue(org)!, p.GetValue(owner), ct);
                 output.WriteLine($"created organisation {p.GetValue(org)}{(p.GetValue(owner) is { } o ? $" (owner {o})" : "")}");
             }),
             Group("member", "Organisation members",
                 Verb("add", "Add a member, or change whether it is an owner", [org, member, asOwner], async (p, s, ct) =>
                 {
-                    await s.SetMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(member)!, p.GetValue(asOwner), ct);
+                    await s.Admin.SetMemberAsync(AccountRules.Operator, p.GetValue(org)!, p.GetValue(member)!, p.GetValue(asOwner), ct);
                     output.WriteLine($"{p.GetValue(member)} is {(p.GetValue(asOwner) ? "an owner" : "a member")} of {p.GetValue(org)}");
                 }),
                 Verb("remove", "Remove a member (also from the organisation's teams)", [org, member], async (p, s, ct) =>
                 {
-                    await s.RemoveMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(member)!, ct);
+                    await s.Admin.RemoveMemberAsync(AccountRules.Operator, p.GetValue(org)!, p.GetValue(member)!, ct);
                     output.WriteLine($"removed {p.GetValue(member)} from {p.GetValue(org)}");
                 })));
 
@@ -231,23 +230,23 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
         yield return Group("team", "Manage teams of an organisation",
             Verb("add", "Create a team", [org, team], async (p, s, ct) =>
             {
-                await s.CreateTeamAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, ct);
+                await s.Admin.CreateTeamAsync(AccountRules.Operator, p.GetValue(org)!, p.GetValue(team)!, ct);
                 output.WriteLine($"created team {p.GetValue(org)}/{p.GetValue(team)}");
             }),
             Verb("delete", "Delete a team and its grants", [org, team], async (p, s, ct) =>
             {
-                await s.DeleteTeamAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, ct);
+                await s.Admin.DeleteTeamAsync(AccountRules.Operator, p.GetValue(org)!, p.GetValue(team)!, ct);
                 output.WriteLine($"deleted team {p.GetValue(org)}/{p.GetValue(team)}");
             }),
             Group("member", "Team members",
                 Verb("add", "Add a member", [org, team, member], async (p, s, ct) =>
                 {
-                    await s.AddTeamMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, p.GetValue(member)!, ct);
+                    await s.Admin.AddTeamMemberAsync(AccountRules.Operator, p.GetValue(org)!, p.GetValue(team)!, p.GetValue(member)!, ct);
                     output.WriteLine($"added {p.GetValue(member)} to team {p.GetValue(org)}/{p.GetValue(team)}");
                 }),
                 Verb("remove", "Remove a member", [org, team, member], async (p, s, ct) =>
                 {
-                    await s.RemoveTeamMemberAsync(AccountService.Operator, p.GetValue(org)!, p.GetValue(team)!, p.GetValue(member)!, ct);
+                    await s.Admin.RemoveTeamMemberAsync(AccountRules.Operator, p.GetValue(org)!, p.GetValue(team)!, p.GetValue(member)!, ct);
                     output.WriteLine($"removed {p.GetValue(member)} from team {p.GetValue(org)}/{p.GetValue(team)}");
                 })));
 
@@ -259,10 +258,9 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
         yield return Verb("grant", "Grant a role on a repository or namespace", [role, subject, target, isNamespace], async (p, s, ct) =>
         {
             var text = p.GetValue(role)!;
-            var r = Role.None;
-            if (text != "none") AccessText.TryParseRole(text, out r);
+            var r = AccountRules.ParseRole(text);
             var where = $"{(p.GetValue(isNamespace) ? "namespace" : "repository")} {p.GetValue(target)}";
-            await s.SetGrantAsync(AccountService.Operator, p.GetValue(target)!, p.GetValue(isNamespace), p.GetValue(subject)!, r, ct);
+            await s.Admin.SetGrantAsync(AccountRules.Operator, p.GetValue(target)!, p.GetValue(isNamespace), p.GetValue(subject)!, r, ct);
             output.WriteLine(r == Role.None ? $"revoked the grant of {p.GetValue(subject)} on {where}" : $"granted {text} on {where} to {p.GetValue(subject)}");
         });
 
@@ -271,7 +269,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
         yield return Group("robot", "Robot accounts (CI, Kubernetes): NAMESPACE+NAME, signing in with tokens only",
             Verb("add", "Create a robot in a namespace", [ns, robotName], async (p, s, ct) =>
             {
-                var robot = await s.CreateRobotAsync(AccountService.Operator, p.GetValue(ns)!, p.GetValue(robotName)!, ct);
+                var robot = await s.Admin.CreateRobotAsync(AccountRules.Operator, p.GetValue(ns)!, p.GetValue(robotName)!, ct);
                 output.WriteLine($"created robot {robot.Name}; give it a token: berth token create {robot.Name} --name ci --scope '{p.GetValue(ns)}/*:pull'");
             }));
 
@@ -287,20 +285,19 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
         yield return Group("token", "Access tokens: usable as the password of docker login",
             Verb("create", "Create a token and print it once", [account, tokenName, scope, expires], async (p, s, ct) =>
             {
-                var scopes = AccountService.ParseScopes(p.GetValue(scope) ?? []);
+                var scopes = AccountRules.ParseScopes(p.GetValue(scope) ?? []);
                 DateTimeOffset? until = null;
                 if (p.GetValue(expires) is { } e)
                 {
-                    if (!ConfigLoader.TryParseDuration(e, out var span) || span <= TimeSpan.Zero) throw new RegistryException(ErrorCode.InvalidRequest, "--expires must be a duration such as 30d");
-                    until = time.GetUtcNow() + span;
+                    until = AccountRules.ParseExpiry(e, time.GetUtcNow(), "--expires");
                 }
-                var issued = await s.CreateTokenAsync(AccountService.Operator, p.GetValue(account)!, p.GetValue(tokenName)!, scopes, until, ct);
+                var issued = await s.Tokens.CreateTokenAsync(AccountRules.Operator, p.GetValue(account)!, p.GetValue(tokenName)!, scopes, until, ct);
                 output.WriteLine(issued.Secret);
                 error.WriteLine($"created token {issued.Token.Id} for {issued.Token.Account} ({string.Join(' ', scopes)}){(until is { } u ? $", expires {u:u}" : "")}; it is not shown again");
             }),
             Verb("list", "List an account's tokens", [account], async (p, s, ct) =>
             {
-                foreach (var t in await s.ListTokensAsync(AccountService.Operator, p.GetValue(account)!, ct))
+                foreach (var t in await s.Tokens.ListTokensAsync(AccountRules.Operator, p.GetValue(account)!, ct))
                 {
                     var state = t.Revoked is not null ? "revoked" : t.Expires is { } x && x <= time.GetUtcNow() ? "expired" : "active";
                     output.WriteLine($"{t.Id}\t{t.Name}\t{state}\t{string.Join(' ', t.Scopes)}\t{t.Expires?.ToString("u") ?? "no expiry"}");
@@ -308,7 +305,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
             }),
             Verb("revoke", "Revoke a token", [id], async (p, s, ct) =>
             {
-                await s.RevokeTokenAsync(AccountService.Operator, p.GetValue(id)!, ct);
+                await s.Tokens.RevokeTokenAsync(AccountRules.Operator, p.GetValue(id)!, ct);
                 output.WriteLine($"revoked token {p.GetValue(id)}");
             }));
 
@@ -318,13 +315,13 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
         yield return Group("repo", "Repository settings",
             Verb("visibility", "Make a repository public or private", [repository, visibility], async (p, s, ct) =>
             {
-                await s.SetVisibilityAsync(AccountService.Operator, p.GetValue(repository)!, ParseVisibility(p.GetValue(visibility)!), ct);
+                await s.Admin.SetVisibilityAsync(AccountRules.Operator, p.GetValue(repository)!, AccountRules.ParseVisibility(p.GetValue(visibility)!), ct);
                 output.WriteLine($"{p.GetValue(repository)} is {p.GetValue(visibility)}");
             }));
         yield return Group("namespace", "Namespace settings",
             Verb("visibility", "The visibility of repositories created in a namespace from now on", [ns, visibility], async (p, s, ct) =>
             {
-                await s.SetDefaultVisibilityAsync(AccountService.Operator, p.GetValue(ns)!, ParseVisibility(p.GetValue(visibility)!), ct);
+                await s.Admin.SetDefaultVisibilityAsync(AccountRules.Operator, p.GetValue(ns)!, AccountRules.ParseVisibility(p.GetValue(visibility)!), ct);
                 output.WriteLine($"repositories created in {p.GetValue(ns)} from now on are {p.GetValue(visibility)}");
             }));
 
@@ -337,15 +334,12 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
         });
         yield return Verb("audit", "Show the audit log, newest first", [actor, action, limit], async (p, s, ct) =>
         {
-            foreach (var e in await s.QueryAuditAsync(AccountService.Operator, new AuditQuery(p.GetValue(actor), p.GetValue(action), Limit: p.GetValue(limit)), ct))
+            foreach (var e in await s.Audit.QueryAsync(AccountRules.Operator, new AuditQuery(p.GetValue(actor), p.GetValue(action), Limit: p.GetValue(limit)), ct))
             {
                 output.WriteLine($"{e.Time:yyyy-MM-ddTHH:mm:ssZ}\t{e.Actor}\t{e.Address}\t{e.Action}\t{e.Target}\t{(e.Success ? "ok" : "FAILED")}\t{e.Detail}");
             }
         });
     }
-
-    private static Visibility ParseVisibility(string text) =>
-        AccessText.TryParseVisibility(text, out var v) ? v : throw new RegistryException(ErrorCode.InvalidRequest, "visibility must be public or private");
 
     private (string Password, bool Generated) Password(bool fromStdin)
     {
@@ -360,7 +354,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
         return command;
     }
 
-    private Command Verb(string name, string description, Symbol[] symbols, Func<ParseResult, AccountService, CancellationToken, Task> run)
+    private Command Verb(string name, string description, Symbol[] symbols, Func<ParseResult, AccessServices, CancellationToken, Task> run)
     {
         var command = new Command(name, description);
         foreach (var s in symbols)
@@ -379,7 +373,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
                 var notices = new List<string>();
                 var backends = await Backends.OpenAsync(options, create: false, time, notices, ct);
                 foreach (var notice in notices) error.WriteLine($"{path}: {notice}");
-                var (_, service) = backends.AccessServices(options, time);
+                var service = backends.AccessServices(options, time);
                 await run(parse, service, ct);
                 return ExitCodes.Ok;
             }

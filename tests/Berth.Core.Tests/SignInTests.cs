@@ -11,17 +11,19 @@ public sealed class SignInTests : IAsyncLifetime
     private readonly string _dir = Directory.CreateTempSubdirectory("berth-signin-").FullName;
     private CountingStore _store = null!;
     private LoginThrottle _throttle = null!;
-    private AccountService _accounts = null!;
+    private SignInService _accounts = null!;
 
     public async Task InitializeAsync()
     {
-        var db = new SqliteDatabase(Path.Combine(_dir, "berth.db"), TimeProvider.System);
-        await new SqliteMetadataStore(db).MigrateAsync(CancellationToken.None);
-        _store = CountingStore.Wrap(new SqliteAccountStore(db));
+        var db = await SqliteDatabase.OpenAsync(Path.Combine(_dir, "berth.db"), TimeProvider.System, CancellationToken.None);
+        _store = CountingStore.Wrap(new SqliteAccounts(db));
         _throttle = new LoginThrottle(TimeProvider.System, maxFailures: 4, TimeSpan.FromMinutes(5));
-        _accounts = new AccountService((IAccountStore)(object)_store, new SqliteAuditStore(db), new AccessControl((IAccountStore)(object)_store, TimeProvider.System),
-            _throttle, TimeProvider.System);
-        await _accounts.EnsureAdminAsync(Password, CancellationToken.None);
+        var accounts = (IAccounts)(object)_store;
+        var repositories = new SqliteRepositories(db);
+        var access = new AccessControl(accounts, repositories, TimeProvider.System);
+        var audit = new AuditTrail(new SqliteAuditLog(db), access, TimeProvider.System);
+        _accounts = new SignInService(accounts, new SqliteTokens(db), audit, _throttle, TimeProvider.System);
+        await new Administration(accounts, repositories, access, audit, TimeProvider.System).EnsureAdminAsync(Password, CancellationToken.None);
     }
 
     public Task DisposeAsync()
@@ -73,20 +75,20 @@ public sealed class SignInTests : IAsyncLifetime
     /// <summary>The real store, counting account lookups (one per password verification) and holding them at a gate.</summary>
     public class CountingStore : DispatchProxy
     {
-        private IAccountStore _inner = null!;
+        private IAccounts _inner = null!;
         public int AccountLookups;
         public Task Gate = Task.CompletedTask;
 
-        public static CountingStore Wrap(IAccountStore inner)
+        public static CountingStore Wrap(IAccounts inner)
         {
-            var proxy = (CountingStore)(object)Create<IAccountStore, CountingStore>();
+            var proxy = (CountingStore)(object)Create<IAccounts, CountingStore>();
             proxy._inner = inner;
             return proxy;
         }
 
         protected override object? Invoke(MethodInfo? method, object?[]? args)
         {
-            if (method!.Name == nameof(IAccountStore.GetAccountAsync))
+            if (method!.Name == nameof(IAccounts.GetAccountAsync))
             {
                 Interlocked.Increment(ref AccountLookups);
                 return GatedAsync((Task<Account?>)method.Invoke(_inner, args)!);

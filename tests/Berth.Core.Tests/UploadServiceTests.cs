@@ -12,13 +12,15 @@ public sealed class UploadServiceTests : IAsyncLifetime
     private readonly string _dir = Directory.CreateTempSubdirectory("berth-upload-").FullName;
     private readonly CancellationToken _ct = CancellationToken.None;
     private FileSystemBlobStore _store = null!;
-    private SqliteMetadataStore _metadata = null!;
+    private SqliteUploadSessions _metadata = null!;
+    private SqliteBlobLinks _links = null!;
 
     public async Task InitializeAsync()
     {
         _store = new FileSystemBlobStore(new StoragePaths(_dir));
-        _metadata = new SqliteMetadataStore(Path.Combine(_dir, "berth.db"), TimeProvider.System);
-        await _metadata.MigrateAsync(_ct);
+        var db = await SqliteDatabase.OpenAsync(Path.Combine(_dir, "berth.db"), TimeProvider.System, _ct);
+        _metadata = new SqliteUploadSessions(db);
+        _links = new SqliteBlobLinks(db);
     }
 
     public Task DisposeAsync()
@@ -43,7 +45,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         await uploads.AppendAsync("team/app", session.Id, new Chunk(Body(data[1000..]), 1000, data.Length - 1, data.Length - 1000), _ct);
         var digest = Digest.Compute(data);
         Assert.Equal(data.Length, await uploads.CompleteAsync("team/app", session.Id, digest, null, _ct));
-        Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+        Assert.Equal(data.Length, await _links.GetLinkedBlobAsync("team/app", digest, _ct));
         Assert.Null(await _metadata.GetUploadAsync(session.Id, _ct));
     }
 
@@ -76,7 +78,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         await NewService().AppendAsync("team/app", session.Id, new Chunk(Body(data), null, null, data.Length), _ct);
         var digest = Digest.Compute(data);
         await NewService().CompleteAsync("team/app", session.Id, digest, null, _ct);
-        Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+        Assert.Equal(data.Length, await _links.GetLinkedBlobAsync("team/app", digest, _ct));
     }
 
     [Fact]
@@ -88,7 +90,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         await uploads.AppendAsync("team/app", session.Id, new Chunk(Body(data), null, null, data.Length), _ct);
         var digest = Digest.Compute(data, "sha512");
         await uploads.CompleteAsync("team/app", session.Id, digest, null, _ct);
-        Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+        Assert.Equal(data.Length, await _links.GetLinkedBlobAsync("team/app", digest, _ct));
     }
 
     [Fact]
@@ -100,7 +102,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         var claimed = Digest.Compute([9, 9, 9]);
         var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.CompleteAsync("team/app", session.Id, claimed, null, _ct));
         Assert.Equal(ErrorCode.DigestInvalid, e.Code);
-        Assert.Null(await _metadata.GetLinkedBlobAsync("team/app", claimed, _ct));
+        Assert.Null(await _links.GetLinkedBlobAsync("team/app", claimed, _ct));
         Assert.Null(await _store.OpenReadAsync(claimed, _ct));
         Assert.Null(await _metadata.GetUploadAsync(session.Id, _ct));
     }
@@ -118,7 +120,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         await _store.CommitUploadAsync(session.Id, data.Length, digest, _ct);
 
         await NewService().CompleteAsync("team/app", session.Id, digest, null, _ct);
-        Assert.Equal(data.Length, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+        Assert.Equal(data.Length, await _links.GetLinkedBlobAsync("team/app", digest, _ct));
     }
 
     [Fact]
@@ -130,7 +132,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         await uploads.AppendAsync("team/app", session.Id, new Chunk(Body(data[..2000]), 0, 1999, 2000), _ct);
         var digest = Digest.Compute(data);
         Assert.Equal(5000, await uploads.CompleteAsync("team/app", session.Id, digest, new Chunk(Body(data[2000..]), 2000, 4999, 3000), _ct));
-        Assert.Equal(5000, await _metadata.GetLinkedBlobAsync("team/app", digest, _ct));
+        Assert.Equal(5000, await _links.GetLinkedBlobAsync("team/app", digest, _ct));
     }
 
     [Fact]
@@ -142,7 +144,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.CompleteAsync("team/app", session.Id, claimed, new Chunk(Body([1, 2, 3])), _ct));
         Assert.Equal(ErrorCode.DigestInvalid, e.Code);
         Assert.Null(await _metadata.GetUploadAsync(session.Id, _ct));
-        Assert.Null(await _metadata.GetLinkedBlobAsync("team/app", claimed, _ct));
+        Assert.Null(await _links.GetLinkedBlobAsync("team/app", claimed, _ct));
     }
 
     private static byte[] RandomBytes(int size)

@@ -1,3 +1,5 @@
+using Berth.Core.Metadata;
+
 namespace Berth.Core.Access;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace Berth.Core.Access;
 /// user and its teams) and the caller's token scopes. Lookups are cached for a few seconds; a change made
 /// through this process is seen at once, one made by another process within <see cref="CacheTtl"/>.
 /// </summary>
-public sealed class AccessControl(IAccountStore store, TimeProvider time)
+public sealed class AccessControl(IAccounts accounts, IRepositories repositories, TimeProvider time)
 {
     public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(5);
     /// <summary>
@@ -30,7 +32,7 @@ public sealed class AccessControl(IAccountStore store, TimeProvider time)
         if (_enabled) return true;
         var now = time.GetTimestamp();
         if (now < Interlocked.Read(ref _enabledCheckedUntil)) return false;
-        _enabled = await store.CountUsersAsync(ct) > 0;
+        _enabled = await accounts.CountUsersAsync(ct) > 0;
         Interlocked.Exchange(ref _enabledCheckedUntil, now + Ticks(CacheTtl));
         return _enabled;
     }
@@ -55,12 +57,27 @@ public sealed class AccessControl(IAccountStore store, TimeProvider time)
         return (own | everyone) & wanted;
     }
 
+    /// <summary>
+    /// The repositories <paramref name="caller"/> may pull, as a filter a query applies: the same decision as
+    /// <see cref="DecideAsync"/> for pull, made by the database for many repositories at once (uncached).
+    /// </summary>
+    public async ValueTask<RepositoryFilter> PullFilterAsync(Caller caller, CancellationToken ct)
+    {
+        if (!await IsEnabledAsync(ct)) return RepositoryFilter.Everything;
+        if (caller.Granted is { } granted) return new RepositoryFilter(Only: granted.Where(g => g.Value.HasFlag(RepoActions.Pull)).Select(g => g.Key).ToList());
+        return new RepositoryFilter(
+            User: caller.Kind == AccountKind.User && !caller.IsAdmin ? caller.Name : null,
+            Admin: caller.Kind == AccountKind.User && caller.IsAdmin,
+            Namespace: caller.Kind == AccountKind.Robot ? RobotNamespace(caller.Name!) : null,
+            Scopes: caller.Scopes?.Where(s => s.Actions.HasFlag(RepoActions.Pull)).Select(s => s.Pattern).ToList());
+    }
+
     /// <summary>The caller's role on a namespace itself (to manage its settings, robots and grants).</summary>
     public async ValueTask<Role> NamespaceRoleAsync(Caller caller, string ns, CancellationToken ct)
     {
         if (!caller.HasFullRights) return Role.None;
         if (caller.IsAdmin) return Role.Admin;
-        return await store.GetRoleAsync(caller.Name!, ns + "/", ct);
+        return await accounts.GetRoleAsync(caller.Name!, ns + "/", ct);
     }
 
     /// <summary>A robot account is named NAMESPACE+NAME and acts only inside its namespace.</summary>
@@ -87,7 +104,7 @@ public sealed class AccessControl(IAccountStore store, TimeProvider time)
     {
         var now = time.GetTimestamp();
         if (_visibility.TryGet(repository, now, out var hit)) return hit;
-        var value = await store.GetVisibilityAsync(repository, ct);
+        var value = await repositories.GetVisibilityAsync(repository, ct);
         _visibility.Set(repository, value, CacheCost.Of(repository), now + Ticks(CacheTtl));
         return value;
     }
@@ -96,7 +113,7 @@ public sealed class AccessControl(IAccountStore store, TimeProvider time)
     {
         var now = time.GetTimestamp();
         if (_roles.TryGet((user, repository), now, out var hit)) return hit;
-        var value = await store.GetRoleAsync(user, repository, ct);
+        var value = await accounts.GetRoleAsync(user, repository, ct);
         _roles.Set((user, repository), value, CacheCost.Of(user) + CacheCost.Of(repository), now + Ticks(CacheTtl));
         return value;
     }

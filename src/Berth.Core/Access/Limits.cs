@@ -16,8 +16,6 @@ public sealed class LoginThrottle(TimeProvider time, int maxFailures, TimeSpan l
 
     private readonly ConcurrentDictionary<string, State> _states = new(StringComparer.Ordinal);
 
-    public int MaxFailures => maxFailures;
-
     /// <summary>How long the pair stays locked, or null when it may try.</summary>
     public TimeSpan? LockedFor(string account, string? address)
     {

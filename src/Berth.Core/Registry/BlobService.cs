@@ -1,3 +1,4 @@
+using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Core.Storage;
 
@@ -9,7 +10,7 @@ public sealed record OpenBlob(long Size, Stream Content) : IDisposable
 }
 
 /// <summary>Reads, mounts and unlinks blobs, always through a repository that links them.</summary>
-public sealed class BlobService(IBlobStore store, IMetadataStore metadata, RegistryCache cache)
+public sealed class BlobService(IBlobStore store, IBlobLinks metadata, AccessControl access, RegistryCache cache)
 {
     /// <summary>The size of the blob if <paramref name="repository"/> may serve it, else null.</summary>
     public async ValueTask<long?> StatAsync(string repository, Digest digest, CancellationToken ct)
@@ -28,9 +29,18 @@ public sealed class BlobService(IBlobStore store, IMetadataStore metadata, Regis
         return stream is null ? null : new OpenBlob(size, stream);
     }
 
-    /// <summary>Links a blob readable elsewhere into <paramref name="repository"/>; returns its size, or null when it cannot be mounted.</summary>
-    public Task<long?> MountAsync(string repository, Digest digest, string? from, Func<string, ValueTask<bool>> mayRead, CancellationToken ct) =>
-        metadata.MountBlobAsync(repository, digest, from, mayRead, ct);
+    /// <summary>
+    /// Links a blob that <paramref name="caller"/> may read elsewhere into <paramref name="repository"/>: from <paramref name="from"/>
+    /// when given, else from the first repository (by name) that links it and that the caller may pull. Returns its size,
+    /// or null when it cannot be mounted. The source is decided before the write, which is one short transaction.
+    /// </summary>
+    public async Task<long?> MountAsync(string repository, Digest digest, string? from, Caller caller, CancellationToken ct)
+    {
+        var source = from is not null
+            ? await access.DecideAsync(caller, from, RepoActions.Pull, ct) == RepoActions.Pull ? from : null
+            : await metadata.FindMountSourceAsync(digest, await access.PullFilterAsync(caller, ct), ct);
+        return source is null ? null : await metadata.MountBlobAsync(repository, digest, source, ct);
+    }
 
     public async Task<bool> DeleteAsync(string repository, Digest digest, CancellationToken ct)
     {

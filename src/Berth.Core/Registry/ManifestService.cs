@@ -6,7 +6,7 @@ namespace Berth.Core.Registry;
 public sealed record PushedManifest(Digest Digest, Digest? Subject);
 
 /// <summary>Manifests, tags and referrers of a repository; reads go through <see cref="RegistryCache"/>.</summary>
-public sealed class ManifestService(IBlobStore store, IMetadataStore metadata, RegistryCache cache, TimeProvider time, int maxManifestSize = Manifest.DefaultMaxSize)
+public sealed class ManifestService(IBlobStore store, IManifestIndex metadata, RegistryCache cache, TimeProvider time, int maxManifestSize = Manifest.DefaultMaxSize)
 {
     public int MaxManifestSize => maxManifestSize;
 
@@ -69,9 +69,6 @@ public sealed class ManifestService(IBlobStore store, IMetadataStore metadata, R
 
     public Task<IReadOnlyList<Descriptor>> ListReferrersAsync(string repository, Digest subject, string? artifactType, CancellationToken ct) =>
         metadata.ListReferrersAsync(repository, subject, artifactType, ct);
-
-    public Task<IReadOnlyList<string>> ListRepositoriesAsync(string? last, int limit, CancellationToken ct) =>
-        metadata.ListRepositoriesAsync(last, limit, ct);
 
     private async Task<CachedManifest?> LoadAsync(ManifestInfo info, CancellationToken ct)
     {

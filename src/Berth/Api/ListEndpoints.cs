@@ -1,11 +1,12 @@
 using System.Text.Json;
 using Berth.Core;
+using Berth.Core.Access;
 using Berth.Core.Registry;
 
 namespace Berth.Api;
 
 /// <summary>The base endpoint, the catalog, tag lists and referrers.</summary>
-internal sealed class ListEndpoints(ManifestService manifests)
+internal sealed class ListEndpoints(ManifestService manifests, RepositoryDirectory repositories)
 {
     /// <summary>Upper bound of one page; a larger <c>n</c> gets this many and a Link to the rest.</summary>
     public const int MaxPage = 10_000;
@@ -19,23 +20,11 @@ internal sealed class ListEndpoints(ManifestService manifests)
         if (ctx.Request.Method == "GET") await ctx.Response.Body.WriteAsync(EmptyObject);
     }
 
-    /// <summary>The catalog; with <paramref name="visible"/>, only the repositories it admits (the caller may pull).</summary>
-    public async Task Catalog(HttpContext ctx, Func<string, ValueTask<bool>>? visible)
+    /// <summary>The catalog: the repositories <paramref name="caller"/> may see (<see cref="RepositoryDirectory.CatalogAsync"/>).</summary>
+    public async Task Catalog(HttpContext ctx, Caller caller)
     {
         var (limit, last) = Page(ctx);
-        List<string> names = [];
-        while (names.Count <= limit)
-        {
-            var want = visible is null ? limit + 1 : Math.Max(limit + 1, 500);
-            var batch = await manifests.ListRepositoriesAsync(last, want, ctx.RequestAborted);
-            foreach (var name in batch)
-            {
-                if (visible is null || await visible(name)) names.Add(name);
-                if (names.Count > limit) break;
-            }
-            if (visible is null || batch.Count < want) break;
-            last = batch[^1];
-        }
+        var names = await repositories.CatalogAsync(caller, last, limit + 1, ctx.RequestAborted);
         var page = Trim(ctx, names, limit, "/v2/_catalog");
         await WriteJson(ctx, new Catalog(page), WireJson.Api.Catalog);
     }

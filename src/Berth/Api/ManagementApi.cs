@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Berth.Core;
 using Berth.Core.Access;
+using Berth.Core.Metadata;
 
 namespace Berth.Api;
 
@@ -42,10 +43,11 @@ internal sealed partial class ManagementJson : JsonSerializerContext
 }
 
 /// <summary>
-/// The management API under /api/v1/ (docs/api.md): thin HTTP over <see cref="AccountService"/>, which checks the
-/// actor's rights; repository reads go through <see cref="AccessControl"/>. Also Docker's search endpoint, /v1/search.
+/// The management API under /api/v1/ (docs/api.md): thin HTTP over the account services (<see cref="Administration"/>,
+/// <see cref="TokenService"/>, <see cref="AuditTrail"/>), which check the actor's rights, and <see cref="RepositoryDirectory"/>
+/// for repository reads. Also Docker's search endpoint, /v1/search.
 /// </summary>
-internal sealed class ManagementApi(AccountService accounts, AccessControl access, IAccountStore store, TimeProvider time)
+internal sealed class ManagementApi(Administration accounts, TokenService tokens, AuditTrail audit, RepositoryDirectory repositories, TimeProvider time)
 {
     /// <summary>Official images live in this namespace, as on Docker Hub.</summary>
     public const string OfficialNamespace = "library";
@@ -63,7 +65,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
         switch (method, p)
         {
             case ("GET", ["me"]):
-                await Json(ctx, View(await store.GetAccountAsync(caller.Name!, ct) ?? throw new RegistryException(ErrorCode.NotFound, "no such account")), ManagementJson.Api.UserView);
+                await Json(ctx, View(await accounts.GetOwnAccountAsync(caller, ct) ?? throw new RegistryException(ErrorCode.NotFound, "no such account")), ManagementJson.Api.UserView);
                 break;
             case ("GET", ["users"]):
                 await Json(ctx, (await accounts.ListAccountsAsync(caller, null, ct)).Select(View).ToList(), ManagementJson.Api.ListUserView);
@@ -141,19 +143,20 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
                 await Json(ctx, View(await accounts.CreateRobotAsync(caller, ns, Str(await BodyAsync(ctx), "name"), ct)), ManagementJson.Api.UserView, 201);
                 break;
             case ("GET", ["accounts", var name, "tokens"]):
-                await Json(ctx, (await accounts.ListTokensAsync(caller, name, ct)).Select(t => View(t, null)).ToList(), ManagementJson.Api.ListTokenView);
+                await Json(ctx, (await tokens.ListTokensAsync(caller, name, ct)).Select(t => View(t, null)).ToList(), ManagementJson.Api.ListTokenView);
                 break;
             case ("POST", ["accounts", var name, "tokens"]):
                 await CreateTokenAsync(ctx, caller, name);
                 break;
             case ("DELETE", ["tokens", var id]):
-                await accounts.RevokeTokenAsync(caller, id, ct);
+                await tokens.RevokeTokenAsync(caller, id, ct);
                 NoContent(ctx);
                 break;
             case ("GET", ["search"]):
                 var query = ctx.Request.Query["q"].ToString();
-                var found = await SearchAsync(caller, query, ctx.Request.Query["last"].ToString(), PageSize(ctx, 100), ct);
-                await Json(ctx, found, ManagementJson.Api.ListRepositoryView);
+                var last = ctx.Request.Query["last"].ToString();
+                var found = await repositories.SearchAsync(caller, query, string.IsNullOrEmpty(last) ? null : last, PageSize(ctx, 100), ct);
+                await Json(ctx, found.Select(View).ToList(), ManagementJson.Api.ListRepositoryView);
                 break;
             case ("GET", ["audit"]):
                 await AuditAsync(ctx, caller);
@@ -176,12 +179,8 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
         {
             case ("GET", false):
                 // Readable to whoever may pull; to anyone else it does not exist.
-                if (await access.DecideAsync(caller, name, RepoActions.Pull, ct) != RepoActions.Pull)
-                {
-                    throw new RegistryException(ErrorCode.NameUnknown, "repository name not known to registry");
-                }
-                var entry = (await store.SearchRepositoriesAsync(name, null, 1000, ct)).FirstOrDefault(r => r.Name == name);
-                await Json(ctx, new RepositoryView(name, AccessText.Format(await VisibilityAsync(name, ct)), entry?.Description), ManagementJson.Api.RepositoryView);
+                var entry = await repositories.GetAsync(caller, name, ct) ?? throw new RegistryException(ErrorCode.NameUnknown, "repository name not known to registry");
+                await Json(ctx, View(entry), ManagementJson.Api.RepositoryView);
                 break;
             case ("PUT", false):
                 var body = await BodyAsync(ctx);
@@ -204,8 +203,7 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
     {
         var body = await BodyAsync(ctx);
         var roleText = Str(body, "role");
-        var role = Role.None;
-        if (roleText != "none" && !AccessText.TryParseRole(roleText, out role)) throw new RegistryException(ErrorCode.InvalidRequest, "role must be read, write, admin or none");
+        var role = AccountRules.ParseRole(roleText);
         await accounts.SetGrantAsync(caller, target, isNamespace, Str(body, "subject"), role, ctx.RequestAborted);
         NoContent(ctx);
     }
@@ -216,17 +214,13 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
         var texts = body.TryGetProperty("scopes", out var list) && list.ValueKind == JsonValueKind.Array
             ? list.EnumerateArray().Select(s => s.ValueKind == JsonValueKind.String ? s.GetString()! : s.ToString()).ToList()
             : [];
-        var scopes = AccountService.ParseScopes(texts);
+        var scopes = AccountRules.ParseScopes(texts);
         DateTimeOffset? expires = null;
         if (body.TryGetProperty("expiresIn", out var e) && e.ValueKind == JsonValueKind.String)
         {
-            if (!Configuration.ConfigLoader.TryParseDuration(e.GetString()!, out var span) || span <= TimeSpan.Zero)
-            {
-                throw new RegistryException(ErrorCode.InvalidRequest, "expiresIn must be a duration such as 30d or 12h");
-            }
-            expires = time.GetUtcNow() + span;
+            expires = AccountRules.ParseExpiry(e.GetString()!, time.GetUtcNow(), "expiresIn");
         }
-        var issued = await accounts.CreateTokenAsync(caller, account, Str(body, "name"), scopes, expires, ctx.RequestAborted);
+        var issued = await tokens.CreateTokenAsync(caller, account, Str(body, "name"), scopes, expires, ctx.RequestAborted);
         await Json(ctx, View(issued.Token, issued.Secret), ManagementJson.Api.TokenView, 201);
     }
 
@@ -235,39 +229,15 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
         var q = ctx.Request.Query;
         DateTimeOffset? since = DateTimeOffset.TryParse(q["since"].ToString(), CultureInfo.InvariantCulture, out var s) ? s : null;
         long? before = long.TryParse(q["before"].ToString(), out var b) ? b : null;
-        var events = await accounts.QueryAuditAsync(caller, new AuditQuery(Opt(q["actor"]), Opt(q["action"]), Opt(q["target"]), since, before, PageSize(ctx, 100)), ctx.RequestAborted);
+        var events = await audit.QueryAsync(caller, new AuditQuery(Opt(q["actor"]), Opt(q["action"]), Opt(q["target"]), since, before, PageSize(ctx, 100)), ctx.RequestAborted);
         await Json(ctx, events.Select(e => new AuditView(e.Id, e.Time, e.Actor, e.Address, e.Action, e.Target, e.Success, e.Detail)).ToList(), ManagementJson.Api.ListAuditView);
     }
-
-    /// <summary>Repositories matching <paramref name="query"/> that the caller may pull.</summary>
-    private async Task<List<RepositoryView>> SearchAsync(Caller caller, string query, string? last, int limit, CancellationToken ct)
-    {
-        var result = new List<RepositoryView>();
-        var after = string.IsNullOrEmpty(last) ? null : last;
-        while (result.Count < limit)
-        {
-            var batch = await store.SearchRepositoriesAsync(query, after, 500, ct);
-            foreach (var r in batch)
-            {
-                if (await access.DecideAsync(caller, r.Name, RepoActions.Pull, ct) != RepoActions.Pull) continue;
-                result.Add(new RepositoryView(r.Name, AccessText.Format(await VisibilityAsync(r.Name, ct)), r.Description));
-                if (result.Count == limit) break;
-            }
-            if (batch.Count < 500) break;
-            after = batch[^1].Name;
-        }
-        return result;
-    }
-
-    /// <summary>What anonymous callers may do: with no user (authentication off) anyone may pull anything, so every repository is public.</summary>
-    private async Task<Visibility> VisibilityAsync(string repository, CancellationToken ct) =>
-        await access.IsEnabledAsync(ct) ? await store.GetVisibilityAsync(repository, ct) : Visibility.Public;
 
     /// <summary>GET /v1/search?q=&amp;n= as <c>docker search</c> calls it.</summary>
     public async Task DockerSearchAsync(HttpContext ctx, Caller caller)
     {
         var query = ctx.Request.Query["q"].ToString();
-        var found = await SearchAsync(caller, query, null, PageSize(ctx, 25), ctx.RequestAborted);
+        var found = await repositories.SearchAsync(caller, query, null, PageSize(ctx, 25), ctx.RequestAborted);
         var results = found.Select(r => new SearchResult(r.Name, r.Description ?? "", AccessText.Namespace(r.Name) == OfficialNamespace, 0, false)).ToList();
         await Json(ctx, new DockerSearch(results.Count, query, results), ManagementJson.Api.DockerSearch);
     }
@@ -282,8 +252,9 @@ internal sealed class ManagementApi(AccountService accounts, AccessControl acces
 
     private static string? Opt(Microsoft.Extensions.Primitives.StringValues v) => v.Count > 0 && !string.IsNullOrEmpty(v[0]) ? v[0] : null;
 
-    private static Visibility ParseVisibility(string text) =>
-        AccessText.TryParseVisibility(text, out var v) ? v : throw new RegistryException(ErrorCode.InvalidRequest, "visibility must be public or private");
+    private static Visibility ParseVisibility(string text) => AccountRules.ParseVisibility(text);
+
+    private static RepositoryView View(RepositoryEntry r) => new(r.Name, AccessText.Format(r.Visibility), r.Description);
 
     private static UserView View(Account a) =>
         new(a.Name, a.Kind.ToString().ToLowerInvariant(), a.IsAdmin, AccessText.Format(a.DefaultVisibility), a.Created);

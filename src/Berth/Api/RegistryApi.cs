@@ -12,7 +12,7 @@ namespace Berth.Api;
 /// handler, and <see cref="WriteErrorAsync"/> is the one place that writes the spec's error body and the auth challenge.
 /// </summary>
 internal sealed partial class RegistryApi(BlobEndpoints blobs, UploadEndpoints uploads, ManifestEndpoints manifests, ListEndpoints lists,
-    Authenticator auth, AccessControl access, AccountService accounts, PullLimits limits, TokenEndpoint token, ManagementApi management,
+    Authenticator auth, AccessControl access, AuditTrail audit, PullLimits limits, TokenEndpoint token, ManagementApi management,
     ILogger<RegistryApi> log)
 {
     public async Task HandleAsync(HttpContext ctx)
@@ -132,7 +132,7 @@ internal sealed partial class RegistryApi(BlobEndpoints blobs, UploadEndpoints u
         };
         return action is null || ctx.Response.StatusCode >= 400
             ? Task.CompletedTask
-            : accounts.RecordAsync(caller.Address is null ? caller with { Address = auth.ClientAddress(ctx) } : caller, action, $"{route.Name}{(route.Argument.Contains(':') ? "@" : ":")}{route.Argument}", true, null, CancellationToken.None);
+            : audit.RecordAsync(caller.Address is null ? caller with { Address = auth.ClientAddress(ctx) } : caller, action, $"{route.Name}{(route.Argument.Contains(':') ? "@" : ":")}{route.Argument}", true, null, CancellationToken.None);
     }
 
     /// <summary>Every route of the API, by path shape and method.</summary>
@@ -157,10 +157,7 @@ internal sealed partial class RegistryApi(BlobEndpoints blobs, UploadEndpoints u
 
     private async Task CatalogAsync(HttpContext ctx, Caller caller)
     {
-        var live = await auth.LiveAsync(ctx, caller);
-        var everything = !await access.IsEnabledAsync(ctx.RequestAborted) || live.IsAdmin;
-        await lists.Catalog(ctx, everything ? null : async name =>
-            await access.DecideAsync(live, name, RepoActions.Pull, ctx.RequestAborted) == RepoActions.Pull);
+        await lists.Catalog(ctx, await auth.LiveAsync(ctx, caller));
     }
 
     public async Task WriteErrorAsync(HttpContext ctx, ErrorCode code, string message, IReadOnlyDictionary<string, string>? detail, int? status = null)

@@ -7,7 +7,7 @@ using Berth.Core.Access;
 namespace Berth.Api;
 
 /// <summary>Blob uploads: monolithic, chunked and streamed, and cross-repository mounts.</summary>
-internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs, AccessControl access)
+internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
 {
     public async Task Start(HttpContext ctx, string name)
     {
@@ -21,9 +21,7 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs, 
             {
                 // The source must be readable by the caller, or the mount quietly becomes an upload: nothing tells
                 // the caller whether the blob exists in a repository it may not see.
-                var caller = Authenticator.CallerOf(ctx);
-                var mounted = await blobs.MountAsync(name, mountDigest, from.Length == 0 ? null : from,
-                    async source => await access.DecideAsync(caller, source, RepoActions.Pull, ct) == RepoActions.Pull, ct);
+                var mounted = await blobs.MountAsync(name, mountDigest, from.Length == 0 ? null : from, Authenticator.CallerOf(ctx), ct);
                 if (mounted is not null)
                 {
                     Created(ctx, name, mountDigest);

@@ -11,7 +11,7 @@ namespace Berth.Auth;
 /// Who sent a request: anonymous, Basic credentials (a password or an access token as the password), or a
 /// bearer token from the token endpoint. Wrong credentials are refused outright (401), never downgraded to anonymous.
 /// </summary>
-internal sealed class Authenticator(AccountService accounts, TokenIssuer tokens, AccessControl access, BerthOptions options, TimeProvider time)
+internal sealed class Authenticator(SignInService accounts, TokenIssuer tokens, AccessControl access, BerthOptions options, TimeProvider time)
 {
     public const string ScopeItem = "berth.challenge-scope";
     public const string ErrorItem = "berth.challenge-error";

@@ -20,7 +20,7 @@ internal sealed record TokenResponse(
 /// (https://distribution.github.io/distribution/spec/auth/oauth/). The token lists, per requested scope, the
 /// actions the decision function allows: never more than was asked. Refresh tokens come only from the POST grants.
 /// </summary>
-internal sealed class TokenEndpoint(Authenticator auth, TokenIssuer tokens, AccessControl access, AccountService accounts)
+internal sealed class TokenEndpoint(Authenticator auth, TokenIssuer tokens, AccessControl access, SignInService accounts, AuditTrail audit)
 {
     public async Task HandleAsync(HttpContext ctx)
     {
@@ -71,7 +71,7 @@ internal sealed class TokenEndpoint(Authenticator auth, TokenIssuer tokens, Acce
         if (offline && !caller.IsAnonymous)
         {
             refresh = tokens.IssueRefresh(caller);
-            await accounts.RecordAsync(caller, "token.issue", caller.Name!, true, "refresh token (docker identity token)", ct);
+            await audit.RecordAsync(caller, "token.issue", caller.Name!, true, "refresh token (docker identity token)", ct);
         }
         var body = new TokenResponse(token, token, (int)tokens.Lifetime.TotalSeconds, issuedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"), refresh,
             ctx.Request.Method == "POST" ? string.Join(' ', granted.Where(g => g.Actions.Count > 0).Select(g => $"{g.Type}:{g.Name}:{string.Join(',', g.Actions)}")) : null);

@@ -156,19 +156,5 @@ public static class ConfigLoader
     };
 
     /// <summary>"90s", "30m", "24h", "7d".</summary>
-    public static bool TryParseDuration(string text, out TimeSpan value)
-    {
-        value = default;
-        var t = text.Trim();
-        if (t.Length < 2 || !double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || n < 0) return false;
-        value = t[^1] switch
-        {
-            's' => TimeSpan.FromSeconds(n),
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            _ => TimeSpan.MinValue,
-        };
-        return value != TimeSpan.MinValue;
-    }
+    public static bool TryParseDuration(string text, out TimeSpan value) => Core.Access.AccountRules.TryParseDuration(text, out value);
 }

@@ -82,7 +82,7 @@ public static class Settings
             o => o.Auth.LoginLockout, (o, v) => o with { Auth = o.Auth with { LoginLockout = v } }, TimeSpan.FromSeconds(1)) with { Aliases = ["loginLockout"] },
         Text(null, "BERTH_ADMIN_PASSWORD", null, "creates user `admin` (site administrator) or resets its password at start; never logged",
             o => o.Auth.AdminPassword, (o, v) => o with { Auth = o.Auth with { AdminPassword = v } },
-            v => v.Length < Core.Access.AccountService.MinPasswordLength ? $"needs at least {Core.Access.AccountService.MinPasswordLength} characters" : null),
+            v => v.Length < Core.Access.AccountRules.MinPasswordLength ? $"needs at least {Core.Access.AccountRules.MinPasswordLength} characters" : null),
     ];
 
     /// <summary>Checks that involve more than one key, run on the options the keys built.</summary>

@@ -13,9 +13,13 @@ namespace Berth.Hosting;
 /// </summary>
 internal sealed class Backends
 {
-    public required IMetadataStore Metadata { get; init; }
-    public required IAccountStore Accounts { get; init; }
-    public required IAuditStore Audit { get; init; }
+    public required IUploadSessions Uploads { get; init; }
+    public required IBlobLinks BlobLinks { get; init; }
+    public required IManifestIndex Manifests { get; init; }
+    public required IRepositories Repositories { get; init; }
+    public required IAccounts Accounts { get; init; }
+    public required ITokens Tokens { get; init; }
+    public required IAuditLog AuditLog { get; init; }
 
     /// <summary>
     /// Opens the metadata backend. With <paramref name="create"/> (serve) a missing registry is created; without (the
@@ -27,7 +31,16 @@ internal sealed class Backends
         {
             case MetadataOptions.Sqlite:
                 var database = await DataDirectory.OpenAsync(options.Data, create, notices, time, ct);
-                return new Backends { Metadata = new SqliteMetadataStore(database), Accounts = new SqliteAccountStore(database), Audit = new SqliteAuditStore(database) };
+                return new Backends
+                {
+                    Uploads = new SqliteUploadSessions(database),
+                    BlobLinks = new SqliteBlobLinks(database),
+                    Manifests = new SqliteManifestIndex(database),
+                    Repositories = new SqliteRepositories(database),
+                    Accounts = new SqliteAccounts(database),
+                    Tokens = new SqliteTokens(database),
+                    AuditLog = new SqliteAuditLog(database),
+                };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);
         }
@@ -40,13 +53,24 @@ internal sealed class Backends
         _ => throw Unknown("storage.type", options.Storage.Type),
     };
 
-    /// <summary>Who may do what, and the service the management API and the verbs administer accounts with.</summary>
-    public (AccessControl Access, AccountService Accounts) AccessServices(BerthOptions options, TimeProvider time)
+    /// <summary>Who may do what, and the services the management API, the token endpoint and the verbs work through.</summary>
+    public AccessServices AccessServices(BerthOptions options, TimeProvider time)
     {
-        var access = new AccessControl(Accounts, time);
+        var access = new AccessControl(Accounts, Repositories, time);
+        var audit = new AuditTrail(AuditLog, access, time);
         var throttle = new LoginThrottle(time, options.Auth.LoginMaxFailures, options.Auth.LoginLockout);
-        return (access, new AccountService(Accounts, Audit, access, throttle, time));
+        return new AccessServices(
+            access,
+            audit,
+            new Administration(Accounts, Repositories, access, audit, time),
+            new TokenService(Accounts, Tokens, access, audit, time),
+            new SignInService(Accounts, Tokens, audit, throttle, time),
+            new RepositoryDirectory(Repositories, access));
     }
 
     private static StartupException Unknown(string key, string name) => new($"{key}: unknown backend \"{name}\"", ExitCodes.Usage);
 }
+
+/// <summary>The account services on one set of stores: built once by <see cref="Backends.AccessServices"/>.</summary>
+internal sealed record AccessServices(
+    AccessControl Access, AuditTrail Audit, Administration Admin, TokenService Tokens, SignInService SignIn, RepositoryDirectory Directory);

@@ -62,9 +62,7 @@ internal static class DataDirectory
         foreach (var suffix in new[] { "", "-wal", "-shm" }) Tighten(file + suffix, PrivateFiles.FileMode, notices);
         try
         {
-            var database = new SqliteDatabase(file, time);
-            await new SqliteMetadataStore(database).MigrateAsync(ct);
-            return database;
+            return await SqliteDatabase.OpenAsync(file, time, ct);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

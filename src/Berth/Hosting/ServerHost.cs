@@ -5,7 +5,6 @@ using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
 using Berth.Core.Storage;
-using Berth.Metadata;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -48,9 +47,9 @@ public static class ServerHost
         var notices = new List<string>();
         var backends = await Backends.OpenAsync(options, create: true, time, notices, ct);
         var blobs = Backends.OpenBlobStore(options);
-        var (access, accounts) = backends.AccessServices(options, time);
-        if (options.Auth.AdminPassword is { } adminPassword) await accounts.EnsureAdminAsync(adminPassword, ct);
-        var authEnabled = await access.IsEnabledAsync(ct);
+        var access = backends.AccessServices(options, time);
+        if (options.Auth.AdminPassword is { } adminPassword) await access.Admin.EnsureAdminAsync(adminPassword, ct);
+        var authEnabled = await access.Access.IsEnabledAsync(ct);
         if (!authEnabled && !endpoints.All(e => System.Net.IPAddress.IsLoopback(e.Address)) && !options.Open)
         {
             throw new StartupException($"{options.Listen} is reachable from other machines, and with no user in the database authentication is off, " +
@@ -62,10 +61,18 @@ public static class ServerHost
         services.AddSingleton(options);
         services.AddSingleton(time);
         services.AddSingleton(blobs);
-        services.AddSingleton(backends.Metadata);
+        services.AddSingleton(backends.Uploads);
+        services.AddSingleton(backends.BlobLinks);
+        services.AddSingleton(backends.Manifests);
+        services.AddSingleton(backends.Repositories);
         services.AddSingleton(backends.Accounts);
-        services.AddSingleton(access);
-        services.AddSingleton(accounts);
+        services.AddSingleton(backends.Tokens);
+        services.AddSingleton(access.Access);
+        services.AddSingleton(access.Audit);
+        services.AddSingleton(access.Admin);
+        services.AddSingleton(access.Tokens);
+        services.AddSingleton(access.SignIn);
+        services.AddSingleton(access.Directory);
         services.AddSingleton(new PullLimiter(time, options.Auth.PullLimitWindow));
         services.AddSingleton(new TokenIssuer(options.Auth.TokenKey ?? Path.Combine(Path.GetFullPath(options.Data), "token-key.pem"), "berth", options.Auth.TokenLifetime, time));
         services.AddSingleton<Authenticator>();
@@ -75,7 +82,7 @@ public static class ServerHost
         services.AddSingleton(_ => new RegistryCache());
         services.AddSingleton<BlobService>();
         services.AddSingleton<UploadService>();
-        services.AddSingleton(sp => new ManifestService(sp.GetRequiredService<IBlobStore>(), backends.Metadata, sp.GetRequiredService<RegistryCache>(),
+        services.AddSingleton(sp => new ManifestService(sp.GetRequiredService<IBlobStore>(), backends.Manifests, sp.GetRequiredService<RegistryCache>(),
             sp.GetRequiredService<TimeProvider>(), options.MaxManifestBytes));
         services.AddSingleton<BlobEndpoints>();
         services.AddSingleton<UploadEndpoints>();

@@ -169,8 +169,8 @@ public sealed class OpenModeTests(RegistryServer server) : IClassFixture<Registr
 
         // The CLI's way: straight into the database, the running server notices within seconds.
         var services = server.Services;
-        var accounts = (Core.Access.AccountService)services.GetService(typeof(Core.Access.AccountService))!;
-        await accounts.CreateUserAsync(Core.Access.AccountService.Operator, "first", "first-password", admin: true, default);
+        var accounts = (Core.Access.Administration)services.GetService(typeof(Core.Access.Administration))!;
+        await accounts.CreateUserAsync(Core.Access.AccountRules.Operator, "first", "first-password", admin: true, default);
         using (var r = await anonymous.GetAsync("/v2/")) await r.AssertErrorAsync(HttpStatusCode.Unauthorized, "UNAUTHORIZED");
         using (var r = await anonymous.SendAsync(HttpMethod.Post, "/v2/library/open/blobs/uploads/")) Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
         // What was pushed anonymously is private now, until someone says otherwise.

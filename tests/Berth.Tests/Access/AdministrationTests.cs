@@ -34,8 +34,8 @@ public sealed class AdministrationTests(MatrixServer server) : IClassFixture<Mat
     [Fact]
     public async Task TheLastSiteAdministratorCannotStepDown()
     {
-        var accounts = server.Services.GetRequiredService<AccountService>();
-        var admins = (await accounts.ListAccountsAsync(AccountService.Operator, AccountKind.User, default)).Where(a => a.IsAdmin).ToList();
+        var accounts = server.Services.GetRequiredService<Administration>();
+        var admins = (await accounts.ListAccountsAsync(AccountRules.Operator, AccountKind.User, default)).Where(a => a.IsAdmin).ToList();
         Assert.Equal("admin", Assert.Single(admins).Name);
         using var admin = server.Admin();
         using var r = await admin.SendAsync(HttpMethod.Put, "/api/v1/users/admin", new StringContent("""{"admin":false}""", System.Text.Encoding.UTF8, "application/json"));

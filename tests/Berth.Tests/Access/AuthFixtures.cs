@@ -115,7 +115,7 @@ public sealed class MatrixServer : AuthServer
         // The API refuses to create an expired token; the store takes one as if it had been created long ago.
         var (id, secret, hash) = Secrets.NewToken();
         var now = DateTimeOffset.UtcNow;
-        await Services.GetRequiredService<IAccountStore>().CreateTokenAsync(
+        await Services.GetRequiredService<ITokens>().CreateTokenAsync(
             new AccessToken(id, "walt", "expired", hash, [new TokenScope("*", RepoActions.All)], now.AddDays(-2), now.AddDays(-1), null), default);
 
         Callers["anonymous"] = (null, null);

@@ -1,10 +1,11 @@
 namespace Berth.Metadata;
 
 /// <summary>
-/// The schema, as an ordered list of migrations; the index + 1 is the schema version recorded in the
-/// database. Append, never edit a released step. Times are Unix milliseconds; digests are "alg:hex" text.
+/// The SQLite schema, as an ordered list of steps; the index + 1 is the schema version recorded in the database
+/// (PRAGMA user_version), applied by <see cref="SqliteDatabase.OpenAsync"/>. Append, never edit a released step.
+/// Times are Unix milliseconds; digests are "alg:hex" text. Another SQL dialect gets a sibling of this file.
 /// </summary>
-internal static class Migrations
+internal static class SqliteSchema
 {
     public static readonly string[] Steps =
     [
@@ -148,6 +149,10 @@ internal static class Migrations
         );
         CREATE INDEX audit_events_actor ON audit_events(actor, id);
         CREATE INDEX audit_events_action ON audit_events(action, id);
+        """,
+        """
+        -- Garbage collection asks whether any repository still holds a manifest with a given digest.
+        CREATE INDEX manifests_digest ON manifests(digest);
         """,
     ];
 }

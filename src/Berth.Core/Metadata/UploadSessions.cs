@@ -1,0 +1,33 @@
+namespace Berth.Core.Metadata;
+
+/// <param name="Committing">Set once the content was verified and is being moved into the store: a completion
+/// interrupted by a crash is finished from there, without the upload's data (which may already be moved).</param>
+public sealed record UploadSession(string Id, string Repository, long Size, DateTimeOffset Started, DateTimeOffset Updated, Digest? Committing = null);
+
+/// <summary>
+/// Upload sessions: what survives a restart of a blob upload in progress. Contract for every backend: a lookup of
+/// an absent session returns null; updates and deletes of an absent session do nothing.
+/// </summary>
+public interface IUploadSessions
+{
+    Task CreateUploadAsync(UploadSession session, CancellationToken ct);
+
+    Task<UploadSession?> GetUploadAsync(string id, CancellationToken ct);
+
+    /// <summary>Records the acknowledged size and the time of the last append.</summary>
+    Task UpdateUploadAsync(string id, long size, DateTimeOffset updated, CancellationToken ct);
+
+    /// <summary>Records that the upload's verified content, <paramref name="size"/> bytes, is being committed as <paramref name="digest"/>.</summary>
+    Task MarkUploadCommittingAsync(string id, long size, Digest digest, CancellationToken ct);
+
+    /// <summary>
+    /// In one transaction: records the committed blob, links it to the session's repository (creating the
+    /// repository) and deletes the session.
+    /// </summary>
+    Task CompleteUploadAsync(UploadSession session, Digest digest, CancellationToken ct);
+
+    Task DeleteUploadAsync(string id, CancellationToken ct);
+
+    /// <summary>Sessions whose last update is before <paramref name="cutoff"/> (a bounded batch: call again after deleting them).</summary>
+    Task<IReadOnlyList<UploadSession>> ListUploadsUpdatedBeforeAsync(DateTimeOffset cutoff, CancellationToken ct);
+}
