@@ -67,6 +67,7 @@ public static class ServerHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(paths);
         services.AddSingleton<IBlobStore, FileSystemBlobStore>();
+        services.AddSingleton<IUploadStaging, FileSystemUploadStaging>();
         services.AddSingleton<IMetadataStore>(metadata);
         services.AddSingleton<IAccountStore>(accountStore);
         services.AddSingleton(access);
