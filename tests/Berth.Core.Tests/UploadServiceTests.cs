@@ -11,13 +11,15 @@ public sealed class UploadServiceTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("berth-upload-").FullName;
     private readonly CancellationToken _ct = CancellationToken.None;
-    private FileSystemBlobStore _store = null!;
+    private FileSystemBlobStore _blobs = null!;
+    private FileSystemUploadStaging _staging = null!;
     private SqliteUploadSessions _metadata = null!;
     private SqliteBlobLinks _links = null!;
 
     public async Task InitializeAsync()
     {
-        _store = new FileSystemBlobStore(new StoragePaths(_dir));
+        _blobs = new FileSystemBlobStore(new StoragePaths(_dir));
+        _staging = new FileSystemUploadStaging(new StoragePaths(_dir));
         var db = await SqliteDatabase.OpenAsync(Path.Combine(_dir, "berth.db"), TimeProvider.System, _ct);
         _metadata = new SqliteUploadSessions(db);
         _links = new SqliteBlobLinks(db);
@@ -29,7 +31,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private UploadService NewService() => new(_store, _metadata, TimeProvider.System);
+    private UploadService NewService() => new(_staging, _metadata, TimeProvider.System);
 
     private static MemoryStream Body(byte[] data) => new(data);
 
@@ -103,7 +105,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         var e = await Assert.ThrowsAsync<RegistryException>(() => uploads.CompleteAsync("team/app", session.Id, claimed, null, _ct));
         Assert.Equal(ErrorCode.DigestInvalid, e.Code);
         Assert.Null(await _links.GetLinkedBlobAsync("team/app", claimed, _ct));
-        Assert.Null(await _store.OpenReadAsync(claimed, _ct));
+        Assert.Null(await _blobs.ReadAsync(claimed, 0, 3, _ct));
         Assert.Null(await _metadata.GetUploadAsync(session.Id, _ct));
     }
 
@@ -117,7 +119,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         await uploads.AppendAsync("team/app", session.Id, new Chunk(Body(data), null, null, data.Length), _ct);
         // What a crash leaves behind: digest recorded, data moved into the store, metadata not yet updated.
         await _metadata.MarkUploadCommittingAsync(session.Id, data.Length, digest, _ct);
-        await _store.CommitUploadAsync(session.Id, data.Length, digest, _ct);
+        await _staging.CommitUploadAsync(session.Id, data.Length, digest, _ct);
 
         await NewService().CompleteAsync("team/app", session.Id, digest, null, _ct);
         Assert.Equal(data.Length, await _links.GetLinkedBlobAsync("team/app", digest, _ct));

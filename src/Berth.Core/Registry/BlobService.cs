@@ -4,11 +4,6 @@ using Berth.Core.Storage;
 
 namespace Berth.Core.Registry;
 
-public sealed record OpenBlob(long Size, Stream Content) : IDisposable
-{
-    public void Dispose() => Content.Dispose();
-}
-
 /// <summary>Reads, mounts and unlinks blobs, always through a repository that links them.</summary>
 public sealed class BlobService(IBlobStore store, IBlobLinks metadata, AccessControl access, RegistryCache cache)
 {
@@ -22,12 +17,12 @@ public sealed class BlobService(IBlobStore store, IBlobLinks metadata, AccessCon
         return size;
     }
 
-    public async ValueTask<OpenBlob?> OpenAsync(string repository, Digest digest, CancellationToken ct)
-    {
-        if (await StatAsync(repository, digest, ct) is not { } size) return null;
-        var stream = await store.OpenReadAsync(digest, ct);
-        return stream is null ? null : new OpenBlob(size, stream);
-    }
+    /// <summary>
+    /// Reads a range of the blob if <paramref name="repository"/> may serve it, else null. The caller took the
+    /// range from <see cref="StatAsync"/>'s size (a cache hit when asked again here).
+    /// </summary>
+    public async ValueTask<BlobRead?> ReadAsync(string repository, Digest digest, long offset, long length, CancellationToken ct) =>
+        await StatAsync(repository, digest, ct) is null ? null : await store.ReadAsync(digest, offset, length, ct);
 
     /// <summary>
     /// Links a blob that <paramref name="caller"/> may read elsewhere into <paramref name="repository"/>: from <paramref name="from"/>

@@ -72,10 +72,7 @@ public sealed class ManifestService(IBlobStore store, IManifestIndex metadata, R
 
     private async Task<CachedManifest?> LoadAsync(ManifestInfo info, CancellationToken ct)
     {
-        await using var stream = await store.OpenReadAsync(info.Digest, ct);
-        if (stream is null) return null;
-        var content = new byte[info.Size];
-        await stream.ReadExactlyAsync(content, ct);
-        return new CachedManifest(info.Digest, info.MediaType, content);
+        var content = await store.GetAsync(info.Digest, checked((int)info.Size), ct);
+        return content is null ? null : new CachedManifest(info.Digest, info.MediaType, content);
     }
 }

@@ -19,7 +19,7 @@ public sealed record Chunk(Stream Body, long? RangeStart = null, long? RangeEnd 
 /// the bytes that arrived: they are written, then recorded, so the client resumes from the status GET's Range instead
 /// of sending a large layer again, as with distribution.
 /// </summary>
-public sealed class UploadService(IBlobStore store, IUploadSessions metadata, TimeProvider time)
+public sealed class UploadService(IUploadStaging store, IUploadSessions metadata, TimeProvider time)
 {
     private const int BufferSize = 1 << 20;
     private readonly ConcurrentDictionary<string, Progress> _progress = new(StringComparer.Ordinal);

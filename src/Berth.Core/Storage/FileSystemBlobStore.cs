@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Berth.Core.Storage;
 
 /// <summary>Blobs as files under the data directory (layout in <see cref="StoragePaths"/>).</summary>
@@ -14,18 +12,19 @@ public sealed class FileSystemBlobStore : IBlobStore
         PrivateFiles.CreateDirectory(paths.Uploads);
     }
 
-    public ValueTask<Stream?> OpenReadAsync(Digest digest, CancellationToken ct)
+    public ValueTask<BlobRead?> ReadAsync(Digest digest, long offset, long length, CancellationToken ct)
     {
-        try
-        {
-            // bufferSize 0: callers read in large blocks; FileStream's own buffer would only add a copy.
-            Stream s = new FileStream(_paths.Blob(digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 0, FileOptions.SequentialScan);
-            return ValueTask.FromResult<Stream?>(s);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return ValueTask.FromResult<Stream?>(null);
-        }
+        var file = OpenOrNull(digest);
+        return ValueTask.FromResult(file is null ? null : BlobRead.Of(new FileRange(file, offset, length)));
+    }
+
+    public async ValueTask<byte[]?> GetAsync(Digest digest, int length, CancellationToken ct)
+    {
+        if (OpenOrNull(digest) is not { } file) return null;
+        var content = new byte[length];
+        await using var range = new FileRange(file, 0, length);
+        await range.ReadExactlyAsync(content, ct);
+        return content;
     }
 
     public async ValueTask PutAsync(Digest digest, ReadOnlyMemory<byte> content, CancellationToken ct)
@@ -38,7 +37,7 @@ public sealed class FileSystemBlobStore : IBlobStore
             await f.WriteAsync(content, ct);
             f.Flush(flushToDisk: true);
         }
-        Publish(temp, target);
+        DurableFiles.Publish(temp, target);
     }
 
     public ValueTask DeleteAsync(Digest digest, CancellationToken ct)
@@ -54,105 +53,16 @@ public sealed class FileSystemBlobStore : IBlobStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<IUploadWriter> OpenUploadAsync(string id, long offset, CancellationToken ct) =>
-        ValueTask.FromResult<IUploadWriter>(UploadFile.Open(_paths.Upload(id), offset));
-
-    public ValueTask<Stream> OpenUploadReadAsync(string id, CancellationToken ct) =>
-        ValueTask.FromResult<Stream>(new FileStream(_paths.Upload(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20, FileOptions.SequentialScan));
-
-    public ValueTask CommitUploadAsync(string id, long length, Digest digest, CancellationToken ct)
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? OpenOrNull(Digest digest)
     {
-        var path = _paths.Upload(id);
-        var target = _paths.Blob(digest);
-        if (File.Exists(target))
+        try
         {
-            File.Delete(path);
-            return ValueTask.CompletedTask;
+            // Delete sharing: a blob being read may be deleted (GC); the reader keeps its open file.
+            return File.OpenHandle(_paths.Blob(digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
         }
-        if (!File.Exists(path))
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new RegistryException(ErrorCode.BlobUploadUnknown, "the upload's data is gone", ErrorDetail.Of(("id", id)));
+            return null;
         }
-        using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
-        {
-            if (RandomAccess.GetLength(handle) != length) RandomAccess.SetLength(handle, length);
-            RandomAccess.FlushToDisk(handle);
-        }
-        Publish(path, target);
-        WarmCache(target, length);
-        return ValueTask.CompletedTask;
-    }
-
-    /// <summary>
-    /// Direct writes leave a new blob out of the page cache, but a push is usually followed by pulls
-    /// (CI, a rollout): ask the kernel to read it back in the background. Huge blobs are left alone.
-    /// </summary>
-    private static void WarmCache(string path, long length)
-    {
-        if (!OperatingSystem.IsLinux() || length > WarmCacheLimit) return;
-        var fd = Native.open(path, Native.O_RDONLY);
-        if (fd < 0) return;
-        // The kernel caps one readahead request at a few MiB; ask window by window.
-        for (long offset = 0; offset < length; offset += WarmCacheWindow)
-        {
-            Native.posix_fadvise(fd, offset, Math.Min(WarmCacheWindow, length - offset), Native.POSIX_FADV_WILLNEED);
-        }
-        Native.close(fd);
-    }
-
-    private const long WarmCacheLimit = 256L << 20;
-    private const long WarmCacheWindow = 4L << 20;
-
-    public ValueTask DeleteUploadAsync(string id, CancellationToken ct)
-    {
-        File.Delete(_paths.Upload(id));
-        return ValueTask.CompletedTask;
-    }
-
-    public async IAsyncEnumerable<string> ListUploadsAsync(DateTimeOffset cutoff, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        await Task.CompletedTask;
-        foreach (var file in new DirectoryInfo(_paths.Uploads).EnumerateFiles())
-        {
-            ct.ThrowIfCancellationRequested();
-            if (StoragePaths.IsUploadId(file.Name) && file.LastWriteTimeUtc < cutoff.UtcDateTime) yield return file.Name;
-        }
-    }
-
-    /// <summary>Renames a flushed file into place and flushes the directory entry, so the blob survives a crash.</summary>
-    private static void Publish(string source, string target)
-    {
-        var dir = Path.GetDirectoryName(target)!;
-        PrivateFiles.CreateDirectory(dir);
-        File.Move(source, target, overwrite: true);
-        FlushDirectory(dir);
-    }
-
-    private static void FlushDirectory(string dir)
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        var fd = Native.open(dir, Native.O_RDONLY | Native.O_DIRECTORY);
-        if (fd < 0) return;
-        Native.fsync(fd);
-        Native.close(fd);
-    }
-
-    private static class Native
-    {
-        public const int O_RDONLY = 0;
-        public const int O_DIRECTORY = 0x10000;
-        public const int POSIX_FADV_WILLNEED = 3;
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int posix_fadvise(int fd, long offset, long len, int advice);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int fsync(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int close(int fd);
     }
 }

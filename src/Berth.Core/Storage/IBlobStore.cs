@@ -1,59 +1,60 @@
 namespace Berth.Core.Storage;
 
 /// <summary>
-/// Content-addressed blob storage plus the staging area where uploads are written.
+/// Finished, content-addressed blobs: read by range, put whole (small content), delete.
 /// Contract for every backend:
 /// <list type="bullet">
-/// <item>A blob is visible under its digest only after <see cref="CommitUploadAsync"/> or <see cref="PutAsync"/>
-/// returned, and only complete and durable (flushed to stable storage) content is ever visible.</item>
-/// <item>Committing a digest that already exists keeps the existing copy (dedupe) and drops the upload.</item>
-/// <item>Reads of a missing blob return null, never throw.</item>
-/// <item>Upload data survives a restart of the process: an upload may be continued by another process.</item>
+/// <item>A blob is visible under its digest only once complete and durable (flushed to stable storage): after
+/// <see cref="PutAsync"/> or <see cref="IUploadStaging.CommitUploadAsync"/> returned. It never changes afterwards.</item>
+/// <item>An absent blob reads as null, never as an exception; deleting one is not an error.</item>
+/// <item>Reads may run concurrently with each other, with puts and commits of other digests, and from several processes.</item>
 /// </list>
-/// The store does not verify digests; <see cref="Registry.UploadService"/> does, before committing.
+/// The store does not verify digests: callers store content under the digest they computed.
 /// </summary>
 public interface IBlobStore
 {
-    /// <summary>Opens the blob for reading (seekable), or null when it is absent.</summary>
-    ValueTask<Stream?> OpenReadAsync(Digest digest, CancellationToken ct);
+    /// <summary>
+    /// Reads <paramref name="length"/> bytes from <paramref name="offset"/> (the caller took both from the blob's
+    /// recorded size). Returns null when the blob is absent, never throws for it.
+    /// The result is either <see cref="BlobRead.Content"/>, a forward-only stream that yields those bytes and then
+    /// ends (only what is stored when the range runs past the end, nothing when it starts there or beyond), or,
+    /// from a backend configured for it, <see cref="BlobRead.Redirect"/>: a URL where the client fetches the whole
+    /// blob itself and repeats its own Range there.
+    /// </summary>
+    ValueTask<BlobRead?> ReadAsync(Digest digest, long offset, long length, CancellationToken ct);
 
-    /// <summary>Stores small content (manifests) durably under its digest.</summary>
+    /// <summary>
+    /// Reads the first <paramref name="length"/> bytes of small content (manifests) into memory, never by redirect.
+    /// Null when absent; <see cref="EndOfStreamException"/> when the blob is shorter.
+    /// </summary>
+    ValueTask<byte[]?> GetAsync(Digest digest, int length, CancellationToken ct);
+
+    /// <summary>Stores small content durably under its digest; an existing blob is kept as it is (dedupe).</summary>
     ValueTask PutAsync(Digest digest, ReadOnlyMemory<byte> content, CancellationToken ct);
 
-    /// <summary>Removes the blob; absent blobs are not an error.</summary>
+    /// <summary>Removes the blob; absent blobs are not an error. Readers that already opened it may finish.</summary>
     ValueTask DeleteAsync(Digest digest, CancellationToken ct);
-
-    /// <summary>
-    /// Opens upload <paramref name="id"/> for appending at <paramref name="offset"/>, creating it when
-    /// <paramref name="offset"/> is 0; bytes past the offset (left by an interrupted append) are discarded.
-    /// </summary>
-    ValueTask<IUploadWriter> OpenUploadAsync(string id, long offset, CancellationToken ct);
-
-    /// <summary>Reads the upload's data from the start (to re-hash it when its hasher was lost).</summary>
-    ValueTask<Stream> OpenUploadReadAsync(string id, CancellationToken ct);
-
-    /// <summary>
-    /// Makes the first <paramref name="length"/> bytes of the upload durable and visible as <paramref name="digest"/>.
-    /// Idempotent: when the digest is already stored, the upload (if still there) is dropped.
-    /// </summary>
-    ValueTask CommitUploadAsync(string id, long length, Digest digest, CancellationToken ct);
-
-    /// <summary>Removes the upload's data; absent uploads are not an error.</summary>
-    ValueTask DeleteUploadAsync(string id, CancellationToken ct);
-
-    /// <summary>Ids of uploads whose data was last written before <paramref name="cutoff"/> (to sweep orphans).</summary>
-    IAsyncEnumerable<string> ListUploadsAsync(DateTimeOffset cutoff, CancellationToken ct);
 }
 
 /// <summary>
-/// An append-only writer for one upload. The writer owns the buffer, so a backend can hand out memory
-/// its I/O needs (aligned for direct I/O, sized for a multipart part) and the body is copied only once.
+/// What a read returns: exactly one of the bytes (<see cref="Content"/>, owned by the caller) or a URL to send
+/// the client to (<see cref="Redirect"/>, e.g. an S3 pre-signed GET).
 /// </summary>
-public interface IUploadWriter : IAsyncDisposable
+public sealed class BlobRead : IDisposable
 {
-    /// <summary>Space for the next bytes; valid until the next <see cref="WriteAsync"/>. Fill it from the start.</summary>
-    Memory<byte> Buffer { get; }
+    private BlobRead(Stream? content, Uri? redirect)
+    {
+        Content = content;
+        Redirect = redirect;
+    }
 
-    /// <summary>Appends the first <paramref name="count"/> bytes of <see cref="Buffer"/>.</summary>
-    ValueTask WriteAsync(int count, CancellationToken ct);
+    public Stream? Content { get; }
+
+    public Uri? Redirect { get; }
+
+    public static BlobRead Of(Stream content) => new(content, null);
+
+    public static BlobRead RedirectTo(Uri url) => new(null, url);
+
+    public void Dispose() => Content?.Dispose();
 }

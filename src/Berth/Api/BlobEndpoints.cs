@@ -15,26 +15,35 @@ internal sealed class BlobEndpoints(BlobService blobs)
         var response = ctx.Response;
         var headers = response.Headers;
         var digestValue = digest.ToString();
+        var size = await blobs.StatAsync(name, digest, ct) ?? throw Unknown(digest);
         if (ctx.Request.Method == "HEAD")
         {
-            var size = await blobs.StatAsync(name, digest, ct) ?? throw Unknown(digest);
             WriteHeaders(response, digestValue, size);
             return;
         }
 
-        using var blob = await blobs.OpenAsync(name, digest, ct) ?? throw Unknown(digest);
-        WriteHeaders(response, digestValue, blob.Size);
-        var (start, length) = (0L, blob.Size);
-        if (ByteRange.TryParse(ctx.Request.Headers.Range.ToString(), blob.Size, out var range))
+        var ranged = ByteRange.TryParse(ctx.Request.Headers.Range.ToString(), size, out var range);
+        // An unsatisfiable range still opens the blob (for nothing), so a missing blob stays a 404 before the 416.
+        var (start, length) = range ?? (0L, ranged ? 0L : size);
+        using var read = await blobs.ReadAsync(name, digest, start, length, ct) ?? throw Unknown(digest);
+        if (read.Redirect is { } url)
         {
-            if (range is not { } r)
+            // The client repeats its Range at the URL (distribution answers the same way).
+            response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+            headers["Docker-Content-Digest"] = digestValue;
+            headers.Location = url.AbsoluteUri;
+            return;
+        }
+        WriteHeaders(response, digestValue, size);
+        if (ranged)
+        {
+            if (range is null)
             {
-                headers.ContentRange = $"bytes */{blob.Size}";
-                throw new RegistryException(ErrorCode.RangeInvalid, "requested range is outside the blob", ErrorDetail.Of(("size", blob.Size.ToString())));
+                headers.ContentRange = $"bytes */{size}";
+                throw new RegistryException(ErrorCode.RangeInvalid, "requested range is outside the blob", ErrorDetail.Of(("size", size.ToString())));
             }
-            (start, length) = r;
             response.StatusCode = StatusCodes.Status206PartialContent;
-            headers.ContentRange = $"bytes {start}-{start + length - 1}/{blob.Size}";
+            headers.ContentRange = $"bytes {start}-{start + length - 1}/{size}";
             response.ContentLength = length;
         }
         if (ctx.Request.Headers.IfNoneMatch == headers.ETag && response.StatusCode == 200)
@@ -43,7 +52,7 @@ internal sealed class BlobEndpoints(BlobService blobs)
             response.ContentLength = null;
             return;
         }
-        await CopyAsync(blob.Content, start, length, response, ct);
+        await CopyAsync(read.Content!, length, response, ct);
     }
 
     public async Task Delete(HttpContext ctx, string name, string digestText)
@@ -66,21 +75,21 @@ internal sealed class BlobEndpoints(BlobService blobs)
     }
 
     /// <summary>
-    /// Reads the file straight into the response pipe's own blocks (64 KiB, see LargeBlockMemoryPool): one
-    /// copy from the page cache to the socket buffers' source, none through an intermediate buffer.
+    /// Reads the store's stream (already at the range's start) straight into the response pipe's own blocks
+    /// (64 KiB, see LargeBlockMemoryPool): one copy from the page cache to the socket buffers' source, none
+    /// through an intermediate buffer. The filesystem store completes these reads synchronously (FileRange).
     /// Flushing every few blocks lets the transport send them with one gathered write.
     /// </summary>
-    private static async Task CopyAsync(Stream source, long start, long length, HttpResponse response, CancellationToken ct)
+    private static async Task CopyAsync(Stream source, long length, HttpResponse response, CancellationToken ct)
     {
         const int FlushEvery = 512 * 1024;
         var writer = response.BodyWriter;
-        source.Position = start;
         var remaining = length;
         var unflushed = 0;
         while (remaining > 0)
         {
             var memory = writer.GetMemory(FileBlock);
-            var n = source.Read(memory.Span[..(int)Math.Min(memory.Length, remaining)]);
+            var n = await source.ReadAsync(memory[..(int)Math.Min(memory.Length, remaining)], ct);
             if (n == 0) throw new IOException("blob is shorter than its recorded size");
             writer.Advance(n);
             remaining -= n;

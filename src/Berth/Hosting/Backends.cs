@@ -46,12 +46,18 @@ internal sealed class Backends
         }
     }
 
-    /// <summary>The blob store; only the server needs one (it creates its directories).</summary>
-    public static IBlobStore OpenBlobStore(BerthOptions options) => options.Storage.Type switch
+    /// <summary>Blob storage: finished content and uploads in progress; only the server needs it (it creates its directories).</summary>
+    public static BlobStorage OpenBlobStorage(BerthOptions options)
     {
-        StorageOptions.FileSystemType => new FileSystemBlobStore(new StoragePaths(options.Storage.FileSystem.Path ?? options.Data)),
-        _ => throw Unknown("storage.type", options.Storage.Type),
-    };
+        switch (options.Storage.Type)
+        {
+            case StorageOptions.FileSystemType:
+                var paths = new StoragePaths(options.Storage.FileSystem.Path ?? options.Data);
+                return new BlobStorage(new FileSystemBlobStore(paths), new FileSystemUploadStaging(paths));
+            default:
+                throw Unknown("storage.type", options.Storage.Type);
+        }
+    }
 
     /// <summary>Who may do what, and the services the management API, the token endpoint and the verbs work through.</summary>
     public AccessServices AccessServices(BerthOptions options, TimeProvider time)
@@ -74,3 +80,6 @@ internal sealed class Backends
 /// <summary>The account services on one set of stores: built once by <see cref="Backends.AccessServices"/>.</summary>
 internal sealed record AccessServices(
     AccessControl Access, AuditTrail Audit, Administration Admin, TokenService Tokens, SignInService SignIn, RepositoryDirectory Directory);
+
+/// <summary>The two halves of a storage backend: content by digest, and the staging area of uploads.</summary>
+internal sealed record BlobStorage(IBlobStore Blobs, IUploadStaging Staging);

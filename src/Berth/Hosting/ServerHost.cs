@@ -46,7 +46,7 @@ public static class ServerHost
 
         var notices = new List<string>();
         var backends = await Backends.OpenAsync(options, create: true, time, notices, ct);
-        var blobs = Backends.OpenBlobStore(options);
+        var storage = Backends.OpenBlobStorage(options);
         var access = backends.AccessServices(options, time);
         if (options.Auth.AdminPassword is { } adminPassword) await access.Admin.EnsureAdminAsync(adminPassword, ct);
         var authEnabled = await access.Access.IsEnabledAsync(ct);
@@ -60,7 +60,8 @@ public static class ServerHost
         services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
         services.AddSingleton(options);
         services.AddSingleton(time);
-        services.AddSingleton(blobs);
+        services.AddSingleton(storage.Blobs);
+        services.AddSingleton(storage.Staging);
         services.AddSingleton(backends.Uploads);
         services.AddSingleton(backends.BlobLinks);
         services.AddSingleton(backends.Manifests);
