@@ -23,7 +23,6 @@ public enum ErrorCode
     RangeInvalid,
     TagInvalid,
     TooLarge,
-    Unavailable,
     PaginationNumberInvalid,
     /// <summary>Management API: no such user, organisation, team or token.</summary>
     NotFound,
@@ -57,7 +56,6 @@ public static class ErrorTable
         ErrorCode.RangeInvalid => ("BLOB_UPLOAD_INVALID", 416),
         ErrorCode.TagInvalid => ("TAG_INVALID", 400),
         ErrorCode.TooLarge => ("SIZE_INVALID", 413),
-        ErrorCode.Unavailable => ("UNAVAILABLE", 503),
         ErrorCode.PaginationNumberInvalid => ("PAGINATION_NUMBER_INVALID", 400),
         ErrorCode.NotFound => ("NOT_FOUND", 404),
         ErrorCode.Conflict => ("CONFLICT", 409),
