@@ -65,11 +65,26 @@ public static class ErrorTable
     };
 }
 
-/// <summary>A client-visible registry error; the HTTP layer turns it into the spec's JSON body.</summary>
-public sealed class RegistryException(ErrorCode code, string message, IReadOnlyDictionary<string, string>? detail = null) : Exception(message)
+/// <summary>
+/// A client-visible registry error; the HTTP layer turns it into the spec's JSON body. A 401 may carry what its
+/// challenge asks for; the surface that answers decides the scheme (the registry API's Bearer challenge uses it).
+/// </summary>
+public sealed class RegistryException(ErrorCode code, string message, IReadOnlyDictionary<string, string>? detail = null, AuthChallenge? challenge = null)
+    : Exception(message)
 {
     public ErrorCode Code { get; } = code;
     public IReadOnlyDictionary<string, string>? Detail { get; } = detail;
+    public AuthChallenge? Challenge { get; } = challenge;
+}
+
+/// <summary>
+/// The parameters of a Bearer challenge beyond realm and service (https://distribution.github.io/distribution/spec/auth/token/):
+/// the scope to ask the token endpoint for, and the RFC 6750 error code.
+/// </summary>
+public sealed record AuthChallenge(string? Scope, string? Error)
+{
+    /// <summary>The bearer token is not one of ours, has expired, or its account or access token is gone.</summary>
+    public static readonly AuthChallenge InvalidToken = new(null, "invalid_token");
 }
 
 public static class ErrorDetail

@@ -1,7 +1,6 @@
 using Berth.Core;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
-using Berth.Auth;
 using Berth.Core.Access;
 
 namespace Berth.Api;
@@ -9,7 +8,7 @@ namespace Berth.Api;
 /// <summary>Blob uploads: monolithic, chunked and streamed, and cross-repository mounts.</summary>
 internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs, AccessControl access)
 {
-    public async Task Start(HttpContext ctx, string name)
+    public async Task Start(HttpContext ctx, string name, Caller caller)
     {
         var query = ctx.Request.Query;
         var ct = ctx.RequestAborted;
@@ -21,7 +20,6 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs, 
             {
                 // The source must be readable by the caller, or the mount quietly becomes an upload: nothing tells
                 // the caller whether the blob exists in a repository it may not see.
-                var caller = Authenticator.CallerOf(ctx);
                 var mounted = await blobs.MountAsync(name, mountDigest, from.Length == 0 ? null : from,
                     async source => await access.DecideAsync(caller, source, RepoActions.Pull, ct) == RepoActions.Pull, ct);
                 if (mounted is not null)
