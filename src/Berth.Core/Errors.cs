@@ -23,7 +23,6 @@ public enum ErrorCode
     RangeInvalid,
     TagInvalid,
     TooLarge,
-    Unavailable,
     PaginationNumberInvalid,
     /// <summary>Management API: no such user, organisation, team or token.</summary>
     NotFound,
@@ -57,7 +56,6 @@ public static class ErrorTable
         ErrorCode.RangeInvalid => ("BLOB_UPLOAD_INVALID", 416),
         ErrorCode.TagInvalid => ("TAG_INVALID", 400),
         ErrorCode.TooLarge => ("SIZE_INVALID", 413),
-        ErrorCode.Unavailable => ("UNAVAILABLE", 503),
         ErrorCode.PaginationNumberInvalid => ("PAGINATION_NUMBER_INVALID", 400),
         ErrorCode.NotFound => ("NOT_FOUND", 404),
         ErrorCode.Conflict => ("CONFLICT", 409),
@@ -67,11 +65,26 @@ public static class ErrorTable
     };
 }
 
-/// <summary>A client-visible registry error; the HTTP layer turns it into the spec's JSON body.</summary>
-public sealed class RegistryException(ErrorCode code, string message, IReadOnlyDictionary<string, string>? detail = null) : Exception(message)
+/// <summary>
+/// A client-visible registry error; the HTTP layer turns it into the spec's JSON body. A 401 may carry what its
+/// challenge asks for; the surface that answers decides the scheme (the registry API's Bearer challenge uses it).
+/// </summary>
+public sealed class RegistryException(ErrorCode code, string message, IReadOnlyDictionary<string, string>? detail = null, AuthChallenge? challenge = null)
+    : Exception(message)
 {
     public ErrorCode Code { get; } = code;
     public IReadOnlyDictionary<string, string>? Detail { get; } = detail;
+    public AuthChallenge? Challenge { get; } = challenge;
+}
+
+/// <summary>
+/// The parameters of a Bearer challenge beyond realm and service (https://distribution.github.io/distribution/spec/auth/token/):
+/// the scope to ask the token endpoint for, and the RFC 6750 error code.
+/// </summary>
+public sealed record AuthChallenge(string? Scope, string? Error)
+{
+    /// <summary>The bearer token is not one of ours, has expired, or its account or access token is gone.</summary>
+    public static readonly AuthChallenge InvalidToken = new(null, "invalid_token");
 }
 
 public static class ErrorDetail

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Berth.Auth;
 using Berth.Core;
 using Berth.Core.Access;
 using Berth.Core.Metadata;
@@ -47,12 +48,39 @@ internal sealed partial class ManagementJson : JsonSerializerContext
 /// <see cref="TokenService"/>, <see cref="AuditTrail"/>), which check the actor's rights, and <see cref="RepositoryDirectory"/>
 /// for repository reads. Also Docker's search endpoint, /v1/search.
 /// </summary>
-internal sealed class ManagementApi(Administration accounts, TokenService tokens, AuditTrail audit, RepositoryDirectory repositories, TimeProvider time)
+internal sealed class ManagementApi(Administration accounts, TokenService tokens, AuditTrail audit, RepositoryDirectory repositories, TimeProvider time,
+    Authenticator auth, ILogger<ManagementApi> log)
 {
     /// <summary>Official images live in this namespace, as on Docker Hub.</summary>
     public const string OfficialNamespace = "library";
 
-    public async Task HandleAsync(HttpContext ctx, Caller caller, string path)
+    /// <summary>The surface under /api/v1/: <paramref name="path"/> is what follows that prefix.</summary>
+    public async Task HandleAsync(HttpContext ctx, string path)
+    {
+        try
+        {
+            await RouteAsync(ctx, await auth.LiveAsync(ctx, await auth.AuthenticateAsync(ctx)), path);
+        }
+        catch (Exception e)
+        {
+            await ErrorResponse.WriteAsync(ctx, e, ErrorResponse.Basic, log);
+        }
+    }
+
+    /// <summary>The surface of <c>docker search</c>, /v1/search.</summary>
+    public async Task SearchAsync(HttpContext ctx)
+    {
+        try
+        {
+            await DockerSearchAsync(ctx, await auth.LiveAsync(ctx, await auth.AuthenticateAsync(ctx)));
+        }
+        catch (Exception e)
+        {
+            await ErrorResponse.WriteAsync(ctx, e, ErrorResponse.Basic, log);
+        }
+    }
+
+    private async Task RouteAsync(HttpContext ctx, Caller caller, string path)
     {
         var ct = ctx.RequestAborted;
         var method = ctx.Request.Method;
@@ -234,7 +262,7 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
     }
 
     /// <summary>GET /v1/search?q=&amp;n= as <c>docker search</c> calls it.</summary>
-    public async Task DockerSearchAsync(HttpContext ctx, Caller caller)
+    private async Task DockerSearchAsync(HttpContext ctx, Caller caller)
     {
         var query = ctx.Request.Query["q"].ToString();
         var found = await repositories.SearchAsync(caller, query, null, PageSize(ctx, 25), ctx.RequestAborted);

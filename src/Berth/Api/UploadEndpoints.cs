@@ -1,7 +1,6 @@
 using Berth.Core;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
-using Berth.Auth;
 using Berth.Core.Access;
 
 namespace Berth.Api;
@@ -9,7 +8,7 @@ namespace Berth.Api;
 /// <summary>Blob uploads: monolithic, chunked and streamed, and cross-repository mounts.</summary>
 internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
 {
-    public async Task Start(HttpContext ctx, string name)
+    public async Task Start(HttpContext ctx, string name, Caller caller)
     {
         var query = ctx.Request.Query;
         var ct = ctx.RequestAborted;
@@ -21,7 +20,7 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
             {
                 // The source must be readable by the caller, or the mount quietly becomes an upload: nothing tells
                 // the caller whether the blob exists in a repository it may not see.
-                var mounted = await blobs.MountAsync(name, mountDigest, from.Length == 0 ? null : from, Authenticator.CallerOf(ctx), ct);
+                var mounted = await blobs.MountAsync(name, mountDigest, from.Length == 0 ? null : from, caller, ct);
                 if (mounted is not null)
                 {
                     Created(ctx, name, mountDigest);

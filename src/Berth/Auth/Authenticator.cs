@@ -13,25 +13,17 @@ namespace Berth.Auth;
 /// </summary>
 internal sealed class Authenticator(SignInService accounts, TokenIssuer tokens, AccessControl access, BerthOptions options, TimeProvider time)
 {
-    public const string ScopeItem = "berth.challenge-scope";
-    public const string ErrorItem = "berth.challenge-error";
-    private const string CallerItem = "berth.caller";
-
     /// <summary>Bound of the Basic cache (only verified credentials enter it, so only real clients fill it).</summary>
     public const long BasicCacheBytes = 4L << 20;
 
     // A verified Basic header, remembered briefly: PBKDF2 on every request of a push would cost ~0.1 s each.
     private readonly BoundedCache<string, (Caller Caller, long Generation)> _basic = new(BasicCacheBytes, StringComparer.Ordinal);
 
-    public static Caller CallerOf(HttpContext ctx) => ctx.Items[CallerItem] as Caller ?? Caller.Anonymous;
-
     /// <summary>The caller; anonymous ones carry no address (the hot path allocates nothing for them): ask <see cref="ClientAddress"/>.</summary>
     public async ValueTask<Caller> AuthenticateAsync(HttpContext ctx)
     {
         if (ctx.Request.Headers.Authorization.Count == 0) return Caller.Anonymous;
-        var caller = await IdentifyAsync(ctx) with { Address = ClientAddress(ctx) };
-        ctx.Items[CallerItem] = caller;
-        return caller;
+        return await IdentifyAsync(ctx) with { Address = ClientAddress(ctx) };
     }
 
     private async ValueTask<Caller> IdentifyAsync(HttpContext ctx)
@@ -41,12 +33,8 @@ internal sealed class Authenticator(SignInService accounts, TokenIssuer tokens, 
         if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             var claims = tokens.Validated(header.AsSpan(7).Trim()) ?? await tokens.ValidateAccessAsync(header[7..].Trim());
-            if (claims is null)
-            {
-                ctx.Items[ErrorItem] = "invalid_token";
-                throw new RegistryException(ErrorCode.Unauthorized, "the bearer token is invalid or has expired");
-            }
-            return claims.Caller;
+            return claims?.Caller
+                ?? throw new RegistryException(ErrorCode.Unauthorized, "the bearer token is invalid or has expired", challenge: AuthChallenge.InvalidToken);
         }
         if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
@@ -82,12 +70,8 @@ internal sealed class Authenticator(SignInService accounts, TokenIssuer tokens, 
     {
         if (caller.Granted is null) return caller;
         if (caller.IsAnonymous) return Caller.Anonymous with { Address = caller.Address };
-        var live = await accounts.ResolveAsync(caller.Name!, caller.TokenId, ctx.RequestAborted);
-        if (live is null)
-        {
-            ctx.Items[ErrorItem] = "invalid_token";
-            throw new RegistryException(ErrorCode.Unauthorized, "the account or token behind this bearer token no longer exists");
-        }
+        var live = await accounts.ResolveAsync(caller.Name!, caller.TokenId, ctx.RequestAborted)
+            ?? throw new RegistryException(ErrorCode.Unauthorized, "the account or token behind this bearer token no longer exists", challenge: AuthChallenge.InvalidToken);
         return live with { Address = caller.Address };
     }
 
@@ -131,11 +115,14 @@ internal sealed class Authenticator(SignInService accounts, TokenIssuer tokens, 
     }
 
     /// <summary>The WWW-Authenticate header for a 401 on the registry API.</summary>
-    public string Challenge(HttpContext ctx)
+    public string BearerChallenge(HttpContext ctx, AuthChallenge? challenge)
     {
         var value = new StringBuilder($"Bearer realm=\"{Realm(ctx)}\",service=\"{tokens.Service}\"");
-        if (ctx.Items[ScopeItem] is string scope) value.Append($",scope=\"{scope}\"");
-        if (ctx.Items[ErrorItem] is string error) value.Append($",error=\"{error}\"");
+        if (challenge?.Scope is { } scope) value.Append($",scope=\"{scope}\"");
+        if (challenge?.Error is { } error) value.Append($",error=\"{error}\"");
         return value.ToString();
     }
+
+    /// <summary>The WWW-Authenticate header for a 401 everywhere else: the token endpoint, search, management, unknown paths.</summary>
+    public const string BasicChallenge = "Basic realm=\"berth\", charset=\"UTF-8\"";
 }

@@ -20,9 +20,21 @@ internal sealed record TokenResponse(
 /// (https://distribution.github.io/distribution/spec/auth/oauth/). The token lists, per requested scope, the
 /// actions the decision function allows: never more than was asked. Refresh tokens come only from the POST grants.
 /// </summary>
-internal sealed class TokenEndpoint(Authenticator auth, TokenIssuer tokens, AccessControl access, SignInService accounts, AuditTrail audit)
+internal sealed class TokenEndpoint(Authenticator auth, TokenIssuer tokens, AccessControl access, SignInService accounts, AuditTrail audit, ILogger<TokenEndpoint> log)
 {
     public async Task HandleAsync(HttpContext ctx)
+    {
+        try
+        {
+            await IssueAsync(ctx);
+        }
+        catch (Exception e)
+        {
+            await ErrorResponse.WriteAsync(ctx, e, ErrorResponse.Basic, log);
+        }
+    }
+
+    private async Task IssueAsync(HttpContext ctx)
     {
         var ct = ctx.RequestAborted;
         Caller caller;

@@ -12,7 +12,7 @@ namespace Berth.Auth;
 internal sealed record AccessEntry(string Type, string Name, IReadOnlyList<string> Actions);
 
 /// <summary>What a valid bearer token says.</summary>
-internal sealed record TokenClaims(Caller Caller, bool Catalog)
+internal sealed record TokenClaims(Caller Caller)
 {
     /// <summary>
     /// The bytes these objects keep alive: this record, the caller, its strings and its access dictionary, and the
@@ -188,7 +188,6 @@ internal sealed class TokenIssuer
         var (payload, expires) = await ValidateAsync(token);
         if (payload is null || payload.Value.TryGetProperty(UseClaim, out _)) return null;
         var granted = new Dictionary<string, RepoActions>(StringComparer.Ordinal);
-        var catalog = false;
         if (payload.Value.TryGetProperty("access", out var access) && access.ValueKind == JsonValueKind.Array)
         {
             foreach (var entry in access.EnumerateArray())
@@ -201,10 +200,9 @@ internal sealed class TokenIssuer
                     foreach (var a in list.EnumerateArray()) actions |= AccessText.ParseActions(a.GetString() ?? "");
                 }
                 if (type == "repository" && name is not null) granted[name] = granted.GetValueOrDefault(name) | actions;
-                if (type == "registry" && name == "catalog" && actions != RepoActions.None) catalog = true;
             }
         }
-        var claims = new TokenClaims(CallerOf(payload.Value) with { Granted = granted }, catalog);
+        var claims = new TokenClaims(CallerOf(payload.Value) with { Granted = granted });
         // The validator accepts a token until its expiry plus the clock skew; so does the cache.
         _validated.Set(TokenHash.Of(token), claims, claims.Cost, (expires + ClockSkew).Ticks);
         return claims;

@@ -102,8 +102,7 @@ public static class ServerHost
             var accessLog = app.Services.GetRequiredService<AccessLog>();
             app.Use(accessLog.InvokeAsync);
         }
-        var api = app.Services.GetRequiredService<RegistryApi>();
-        app.Run(api.HandleAsync);
+        app.Run(ActivatorUtilities.CreateInstance<Router>(app.Services).HandleAsync);
         return app;
     }
 }
