@@ -74,7 +74,8 @@ public static partial class AccountRules
         if (!condition) throw new RegistryException(ErrorCode.Denied, message);
     }
 
-    internal static void RequireSiteAdmin(Caller actor) => Require(actor.IsAdmin && actor.HasFullRights, "only an administrator may do this");
+    /// <summary>Site administrators signed in with a password or an unrestricted token; anyone else is refused with DENIED.</summary>
+    public static void RequireSiteAdmin(Caller actor) => Require(actor.IsAdmin && actor.HasFullRights, "only an administrator may do this");
 
     internal static void RequireName(string name)
     {

@@ -5,6 +5,7 @@ using Berth.Auth;
 using Berth.Core;
 using Berth.Core.Access;
 using Berth.Core.Metadata;
+using Berth.Hosting;
 
 namespace Berth.Api;
 
@@ -19,6 +20,8 @@ internal sealed record GrantView(string Subject, string Role);
 internal sealed record RepositoryView(string Name, string Visibility, string? Description);
 
 internal sealed record AuditView(long Id, DateTimeOffset Time, string Actor, string? Address, string Action, string Target, bool Success, string? Detail);
+
+internal sealed record JobView(string Name, long Period, DateTimeOffset? LastStarted, DateTimeOffset? LastFinished, string? LastOutcome, string? LastError, bool Running);
 
 internal sealed record SearchResult(string Name, string? Description, [property: JsonPropertyName("is_official")] bool IsOfficial,
     [property: JsonPropertyName("star_count")] int StarCount, [property: JsonPropertyName("is_automated")] bool IsAutomated);
@@ -37,6 +40,8 @@ internal sealed record DockerSearch([property: JsonPropertyName("num_results")] 
 [JsonSerializable(typeof(List<RepositoryView>))]
 [JsonSerializable(typeof(List<AuditView>))]
 [JsonSerializable(typeof(DockerSearch))]
+[JsonSerializable(typeof(JobView))]
+[JsonSerializable(typeof(List<JobView>))]
 internal sealed partial class ManagementJson : JsonSerializerContext
 {
     /// <summary>The contract for everything the management API writes: use this, not <c>Default</c>.</summary>
@@ -49,7 +54,7 @@ internal sealed partial class ManagementJson : JsonSerializerContext
 /// for repository reads. Also Docker's search endpoint, /v1/search.
 /// </summary>
 internal sealed class ManagementApi(Administration accounts, TokenService tokens, AuditTrail audit, RepositoryDirectory repositories, TimeProvider time,
-    Authenticator auth, ILogger<ManagementApi> log)
+    Authenticator auth, Scheduler scheduler, ILogger<ManagementApi> log)
 {
     /// <summary>Official images live in this namespace, as on Docker Hub.</summary>
     public const string OfficialNamespace = "library";
@@ -189,6 +194,15 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
             case ("GET", ["audit"]):
                 await AuditAsync(ctx, caller);
                 break;
+            case ("GET", ["jobs"]):
+                AccountRules.RequireSiteAdmin(caller);
+                await Json(ctx, scheduler.Jobs().Select(View).ToList(), ManagementJson.Api.ListJobView);
+                break;
+            case ("POST", ["jobs", var job, "run"]):
+                AccountRules.RequireSiteAdmin(caller);
+                var ran = await scheduler.RunNowAsync(job, ct) ?? throw new RegistryException(ErrorCode.NotFound, $"no job {ErrorDetail.Clip(job)}");
+                await Json(ctx, View(ran), ManagementJson.Api.JobView);
+                break;
             case (_, ["repositories", .. var rest]) when rest.Length > 0:
                 await RepositoryAsync(ctx, caller, rest);
                 break;
@@ -289,6 +303,9 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
 
     private static TokenView View(AccessToken t, string? secret) =>
         new(t.Id, t.Account, t.Name, t.Scopes.Select(s => s.ToString()).ToList(), t.Created, t.Expires, t.Revoked, secret);
+
+    private static JobView View(JobState j) =>
+        new(j.Name, (long)j.Period.TotalSeconds, j.LastStarted, j.LastFinished, j.LastOutcome, j.LastError, j.Running);
 
     private static List<GrantView> Views(IReadOnlyList<Grant> grants) => grants.Select(g => new GrantView(g.Subject, AccessText.Format(g.Role))).ToList();
 

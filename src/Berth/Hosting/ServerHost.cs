@@ -90,7 +90,10 @@ public static class ServerHost
         services.AddSingleton<ManifestEndpoints>();
         services.AddSingleton<ListEndpoints>();
         services.AddSingleton<RegistryApi>();
-        services.AddHostedService<UploadExpiry>();
+        // Periodic work: one line per job (GC, retention, scrub, scans to come).
+        services.AddSingleton<IScheduledJob, UploadExpiry>();
+        services.AddSingleton<Scheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
 
         if (options.AccessLog) services.AddSingleton<AccessLog>();
 

@@ -4,37 +4,29 @@ using Berth.Core.Registry;
 namespace Berth.Hosting;
 
 /// <summary>Removes upload sessions left idle for longer than the configured expiry, with their data.</summary>
-internal sealed partial class UploadExpiry(UploadService uploads, BerthOptions options, TimeProvider time, ILogger<UploadExpiry> log) : BackgroundService
+internal sealed partial class UploadExpiry(UploadService uploads, BerthOptions options, ILogger<UploadExpiry> log) : IScheduledJob
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public string Name => "upload-expiry";
+
+    public TimeSpan Period => PeriodFor(options.UploadExpiry);
+
+    /// <summary>A quarter of the expiry, so a session outlives it by at most a quarter; within 15 s..10 min.</summary>
+    public static TimeSpan PeriodFor(TimeSpan expiry) =>
+        TimeSpan.FromTicks(Math.Clamp(expiry.Ticks / 4, TimeSpan.FromSeconds(15).Ticks, TimeSpan.FromMinutes(10).Ticks));
+
+    public async Task<string> RunAsync(CancellationToken ct)
     {
-        var period = TimeSpan.FromTicks(Math.Clamp(options.UploadExpiry.Ticks / 4, TimeSpan.FromSeconds(15).Ticks, TimeSpan.FromMinutes(10).Ticks));
-        using var timer = new PeriodicTimer(period, time);
         try
         {
-            await ExpireLoopAsync(timer, stoppingToken);
+            var removed = await uploads.ExpireAsync(options.UploadExpiry, ct);
+            if (removed > 0) Expired(removed);
+            return $"removed {removed} expired upload sessions";
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Shutting down.
+            Failed(e);
+            throw;
         }
-    }
-
-    private async Task ExpireLoopAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        do
-        {
-            try
-            {
-                var removed = await uploads.ExpireAsync(options.UploadExpiry, stoppingToken);
-                if (removed > 0) Expired(removed);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                Failed(e);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "removed {Count} expired upload sessions")]

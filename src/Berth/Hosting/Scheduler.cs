@@ -1,0 +1,153 @@
+namespace Berth.Hosting;
+
+/// <summary>
+/// Periodic work the <see cref="Scheduler"/> runs: upload expiry now; GC, retention, scrub and scans later, each one
+/// more <c>services.AddSingleton&lt;IScheduledJob, T&gt;()</c> in <see cref="ServerHost"/>.
+/// </summary>
+internal interface IScheduledJob
+{
+    /// <summary>Unique, lowercase with dashes (<c>upload-expiry</c>): the name in <c>/api/v1/jobs</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Time between the starts of two runs; the first run is at start-up.</summary>
+    TimeSpan Period { get; }
+
+    /// <summary>
+    /// One run: returns a short outcome for admins ("removed 3 expired upload sessions"). A failure is thrown; its message
+    /// is shown to site admins, so it must not carry secrets. The job logs what it did itself.
+    /// </summary>
+    Task<string> RunAsync(CancellationToken ct);
+}
+
+/// <summary>The last run of a job as kept in memory, per process: lost at restart, and per node with several.</summary>
+internal sealed record JobState(string Name, TimeSpan Period, DateTimeOffset? LastStarted, DateTimeOffset? LastFinished, string? LastOutcome, string? LastError, bool Running);
+
+/// <summary>
+/// Runs the registered <see cref="IScheduledJob"/>s, each on its own period, one job at a time across all of them (so
+/// GC and a scrub never compete for the disk, and a job never overlaps itself), and records each one's last run.
+/// Waits go through the injected <see cref="TimeProvider"/>, so tests move time instead of sleeping.
+/// </summary>
+internal sealed partial class Scheduler : BackgroundService
+{
+    private readonly Dictionary<string, Entry> _jobs;
+    private readonly TimeProvider _time;
+    private readonly ILogger<Scheduler> _log;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public Scheduler(IEnumerable<IScheduledJob> jobs, TimeProvider time, ILogger<Scheduler> log)
+    {
+        _jobs = jobs.ToDictionary(j => j.Name, j => new Entry(j), StringComparer.Ordinal);
+        _time = time;
+        _log = log;
+    }
+
+    /// <summary>Every job's last run, by name.</summary>
+    public IReadOnlyList<JobState> Jobs() => _jobs.Values.Select(e => e.State()).OrderBy(s => s.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>Runs a job now (after whatever job is running), or null for no such job; the answer is its state after the run.</summary>
+    public async Task<JobState?> RunNowAsync(string name, CancellationToken ct)
+    {
+        if (!_jobs.TryGetValue(name, out var entry)) return null;
+        await RunAsync(entry, ct);
+        return entry.State();
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_jobs.Values.Select(e => LoopAsync(e, stoppingToken)));
+
+    private async Task LoopAsync(Entry entry, CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(entry.Job.Period, _time);
+        try
+        {
+            // Ticks missed while a run or another job holds the gate collapse into one: a slow job is not run back to back.
+            do
+            {
+                await RunAsync(entry, stoppingToken);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    private async Task RunAsync(Entry entry, CancellationToken ct)
+    {
+        // With several nodes, this is where a job will also take a PostgreSQL advisory lock (pg_try_advisory_lock on a
+        // hash of its name) and skip the run when another node holds it, so each job runs on one node at a time.
+        await _gate.WaitAsync(ct);
+        try
+        {
+            entry.Started(_time.GetUtcNow());
+            try
+            {
+                var outcome = await entry.Job.RunAsync(ct);
+                entry.Finished(_time.GetUtcNow(), outcome, null);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                entry.Finished(_time.GetUtcNow(), null, "cancelled");
+                throw;
+            }
+            catch (Exception e)
+            {
+                // The message only: a stack trace is for the log, not for the API.
+                entry.Finished(_time.GetUtcNow(), null, Core.ErrorDetail.Clip(e.Message));
+                Failed(entry.Job.Name, e.Message);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _gate.Dispose();
+    }
+
+    // Debug: a job logs its own failures, with their detail; this line only ties one to the scheduler.
+    [LoggerMessage(EventId = 120, Level = LogLevel.Debug, Message = "job {Job} failed: {Error}")]
+    private partial void Failed(string job, string error);
+
+    private sealed class Entry(IScheduledJob job)
+    {
+        private readonly Lock _lock = new();
+        private DateTimeOffset? _started;
+        private DateTimeOffset? _finished;
+        private string? _outcome;
+        private string? _error;
+        private bool _running;
+
+        public IScheduledJob Job => job;
+
+        public void Started(DateTimeOffset at)
+        {
+            lock (_lock)
+            {
+                _started = at;
+                _running = true;
+            }
+        }
+
+        public void Finished(DateTimeOffset at, string? outcome, string? error)
+        {
+            lock (_lock)
+            {
+                _finished = at;
+                _outcome = outcome;
+                _error = error;
+                _running = false;
+            }
+        }
+
+        public JobState State()
+        {
+            lock (_lock) return new JobState(job.Name, job.Period, _started, _finished, _outcome, _error, _running);
+        }
+    }
+}
