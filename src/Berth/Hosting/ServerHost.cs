@@ -68,6 +68,7 @@ public static class ServerHost
         services.AddSingleton(backends.Repositories);
         services.AddSingleton(backends.Accounts);
         services.AddSingleton(backends.Tokens);
+        services.AddSingleton(backends.Events);
         services.AddSingleton(access.Access);
         services.AddSingleton(access.Audit);
         services.AddSingleton(access.Admin);
@@ -91,6 +92,7 @@ public static class ServerHost
         services.AddSingleton<ListEndpoints>();
         services.AddSingleton<RegistryApi>();
         services.AddHostedService<UploadExpiry>();
+        services.AddHostedService<EventFeed>();
 
         if (options.AccessLog) services.AddSingleton<AccessLog>();
 
