@@ -109,6 +109,26 @@ internal static class Sql
     public static Task Link(SqliteConnection c, SqliteTransaction tx, string repository, string digest, long now, CancellationToken ct) =>
         Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES ($r, $d, $t) ON CONFLICT DO NOTHING", ct, ("$r", repository), ("$d", digest), ("$t", now));
 
+    /// <summary>Writes <paramref name="e"/> (its id ignored) into the outbox, inside the transaction of the change it records.</summary>
+    public static Task Event(SqliteConnection c, SqliteTransaction tx, Core.Metadata.RegistryEvent e, CancellationToken ct) =>
+        Exec(c, tx, "INSERT INTO events (time, kind, repository, subject, digest, tag, detail, actor) VALUES ($t, $k, $r, $s, $d, $g, $x, $a)", ct,
+            ("$t", Ms(e.Time)), ("$k", e.Kind), ("$r", e.Repository), ("$s", e.Subject), ("$d", e.Digest), ("$g", e.Tag), ("$x", e.Detail), ("$a", e.Actor));
+
+    /// <summary>
+    /// Runs one statement in a write transaction and, when it changed a row, writes <paramref name="e"/> in the same
+    /// transaction. Returns the number of rows changed.
+    /// </summary>
+    public static async Task<int> Recorded(SqliteDatabase db, Core.Metadata.RegistryEvent e, string sql, CancellationToken ct, params (string, object?)[] p)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        await using var tx = await BeginWriteAsync(c, ct);
+        var changed = await Exec(c, tx, sql, ct, p);
+        if (changed == 0) return 0;
+        await Event(c, tx, e, ct);
+        await tx.CommitAsync(ct);
+        return changed;
+    }
+
     public static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {
         var cmd = c.CreateCommand();

@@ -1,4 +1,5 @@
 using Berth.Core.Access;
+using Berth.Core.Metadata;
 using Microsoft.Data.Sqlite;
 using static Berth.Metadata.Sql;
 
@@ -19,6 +20,8 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
         "robot" => AccountKind.Robot,
         _ => AccountKind.Organization,
     };
+
+    private RegistryEvent Change(string subject, string detail) => new(0, Time(db.Now()), EventKinds.AccountChange, null, subject, Detail: detail);
 
     private const string AccountColumns = "name, kind, password_hash, admin, default_visibility, created";
 
@@ -47,16 +50,14 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
 
     public async Task<bool> CreateAccountAsync(Account a, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null,
+        return await Recorded(db, Change(a.Name, "create"),
             "INSERT INTO accounts (name, kind, password_hash, admin, default_visibility, created) VALUES ($n, $k, $h, $a, $v, $t) ON CONFLICT DO NOTHING", ct,
             ("$n", a.Name), ("$k", Kind(a.Kind)), ("$h", a.PasswordHash), ("$a", a.IsAdmin ? 1 : 0), ("$v", AccessText.Format(a.DefaultVisibility)), ("$t", Ms(a.Created))) == 1;
     }
 
     public async Task<bool> UpsertUserAsync(string name, string passwordHash, bool isAdmin, DateTimeOffset now, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null, """
+        return await Recorded(db, Change(name, "set user"), """
             INSERT INTO accounts (name, kind, password_hash, admin, created) VALUES ($n, 'user', $h, $a, $t)
             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, admin = excluded.admin WHERE kind = 'user'
             """, ct, ("$n", name), ("$h", passwordHash), ("$a", isAdmin ? 1 : 0), ("$t", Ms(now))) == 1;
@@ -64,14 +65,14 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
 
     public async Task<bool> SetAdminAsync(string name, bool isAdmin, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null, "UPDATE accounts SET admin = $a WHERE name = $n AND kind = 'user'", ct, ("$n", name), ("$a", isAdmin ? 1 : 0)) == 1;
+        return await Recorded(db, Change(name, isAdmin ? "admin" : "not admin"), "UPDATE accounts SET admin = $a WHERE name = $n AND kind = 'user'", ct,
+            ("$n", name), ("$a", isAdmin ? 1 : 0)) == 1;
     }
 
     public async Task<bool> SetPasswordAsync(string name, string passwordHash, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null, "UPDATE accounts SET password_hash = $h WHERE name = $n AND kind = 'user'", ct, ("$n", name), ("$h", passwordHash)) == 1;
+        return await Recorded(db, Change(name, "password"), "UPDATE accounts SET password_hash = $h WHERE name = $n AND kind = 'user'", ct,
+            ("$n", name), ("$h", passwordHash)) == 1;
     }
 
     public async Task<bool> DeleteAccountAsync(string name, DateTimeOffset now, CancellationToken ct)
@@ -88,6 +89,7 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
                 DELETE FROM grants WHERE subject = 'user:' || $n OR subject LIKE 'team:' || replace(replace($n, '_', '\_'), '%', '\%') || '/%' ESCAPE '\';
                 UPDATE tokens SET revoked = $t WHERE account = $n AND revoked IS NULL;
                 """, ct, ("$n", name), ("$t", Ms(now)));
+            await Event(c, tx, Change(name, "delete") with { Time = now }, ct);
         }
         await tx.CommitAsync(ct);
         return deleted;
@@ -95,8 +97,8 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
 
     public async Task SetMemberAsync(string organization, string user, bool owner, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        await Exec(c, null, "INSERT INTO org_members (organization, member, owner) VALUES ($o, $u, $w) ON CONFLICT DO UPDATE SET owner = excluded.owner", ct,
+        await Recorded(db, Change(organization, $"set member {user}{(owner ? " owner" : "")}"),
+            "INSERT INTO org_members (organization, member, owner) VALUES ($o, $u, $w) ON CONFLICT DO UPDATE SET owner = excluded.owner", ct,
             ("$o", organization), ("$u", user), ("$w", owner ? 1 : 0));
     }
 
@@ -106,6 +108,7 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
         await using var tx = await BeginWriteAsync(c, ct);
         var removed = await Exec(c, tx, "DELETE FROM org_members WHERE organization = $o AND member = $u", ct, ("$o", organization), ("$u", user)) == 1;
         await Exec(c, tx, "DELETE FROM team_members WHERE organization = $o AND member = $u", ct, ("$o", organization), ("$u", user));
+        if (removed) await Event(c, tx, Change(organization, $"remove member {user}"), ct);
         await tx.CommitAsync(ct);
         return removed;
     }
@@ -119,8 +122,8 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
 
     public async Task<bool> CreateTeamAsync(string organization, string team, DateTimeOffset now, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null, "INSERT INTO teams (organization, name, created) VALUES ($o, $t, $c) ON CONFLICT DO NOTHING", ct,
+        return await Recorded(db, Change($"{organization}/{team}", "create team") with { Time = now },
+            "INSERT INTO teams (organization, name, created) VALUES ($o, $t, $c) ON CONFLICT DO NOTHING", ct,
             ("$o", organization), ("$t", team), ("$c", Ms(now))) == 1;
     }
 
@@ -131,6 +134,7 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
         var deleted = await Exec(c, tx, "DELETE FROM teams WHERE organization = $o AND name = $t", ct, ("$o", organization), ("$t", team)) == 1;
         await Exec(c, tx, "DELETE FROM team_members WHERE organization = $o AND team = $t; DELETE FROM grants WHERE subject = 'team:' || $o || '/' || $t;", ct,
             ("$o", organization), ("$t", team));
+        if (deleted) await Event(c, tx, Change($"{organization}/{team}", "delete team"), ct);
         await tx.CommitAsync(ct);
         return deleted;
     }
@@ -146,33 +150,34 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
 
     public async Task<bool> AddTeamMemberAsync(string organization, string team, string user, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null, """
+        if (await Recorded(db, Change($"{organization}/{team}", $"add team member {user}"), """
             INSERT INTO team_members (organization, team, member)
             SELECT $o, $t, $u WHERE EXISTS (SELECT 1 FROM teams WHERE organization = $o AND name = $t)
             ON CONFLICT DO NOTHING
-            """, ct, ("$o", organization), ("$t", team), ("$u", user)) == 1
-            || await Scalar(c, null, "SELECT 1 FROM team_members WHERE organization = $o AND team = $t AND member = $u", ct,
+            """, ct, ("$o", organization), ("$t", team), ("$u", user)) == 1) return true;
+        await using var c = await db.ConnectAsync(ct);
+        return await Scalar(c, null, "SELECT 1 FROM team_members WHERE organization = $o AND team = $t AND member = $u", ct,
                 ("$o", organization), ("$t", team), ("$u", user)) is not null;
     }
 
     public async Task<bool> RemoveTeamMemberAsync(string organization, string team, string user, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null, "DELETE FROM team_members WHERE organization = $o AND team = $t AND member = $u", ct,
+        return await Recorded(db, Change($"{organization}/{team}", $"remove team member {user}"),
+            "DELETE FROM team_members WHERE organization = $o AND team = $t AND member = $u", ct,
             ("$o", organization), ("$t", team), ("$u", user)) == 1;
     }
 
     public async Task SetGrantAsync(Grant g, DateTimeOffset now, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
+        var e = new RegistryEvent(0, now, EventKinds.GrantChange, g.IsNamespace ? null : g.Target, g.Subject,
+            Detail: $"{(g.IsNamespace ? "namespace" : "repository")} {g.Target} {g.Role}");
         if (g.Role == Role.None)
         {
-            await Exec(c, null, "DELETE FROM grants WHERE target = $t AND namespace = $n AND subject = $s", ct,
+            await Recorded(db, e, "DELETE FROM grants WHERE target = $t AND namespace = $n AND subject = $s", ct,
                 ("$t", g.Target), ("$n", g.IsNamespace ? 1 : 0), ("$s", g.Subject));
             return;
         }
-        await Exec(c, null, """
+        await Recorded(db, e, """
             INSERT INTO grants (target, namespace, subject, role, created) VALUES ($t, $n, $s, $r, $c)
             ON CONFLICT DO UPDATE SET role = excluded.role
             """, ct, ("$t", g.Target), ("$n", g.IsNamespace ? 1 : 0), ("$s", g.Subject), ("$r", (int)g.Role), ("$c", Ms(now)));

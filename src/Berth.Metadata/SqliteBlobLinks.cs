@@ -31,6 +31,7 @@ public sealed class SqliteBlobLinks(SqliteDatabase db) : IBlobLinks
         var now = db.Now();
         await EnsureRepository(c, tx, repository, now, ct);
         await Link(c, tx, repository, digest.ToString(), now, ct);
+        await Event(c, tx, new RegistryEvent(0, Time(now), EventKinds.BlobMount, repository, Digest: digest.ToString(), Detail: source), ct);
         await tx.CommitAsync(ct);
         return Convert.ToInt64(size);
     }
@@ -38,6 +39,10 @@ public sealed class SqliteBlobLinks(SqliteDatabase db) : IBlobLinks
     public async Task<bool> UnlinkBlobAsync(string repository, Digest digest, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null, "DELETE FROM repository_blobs WHERE repository = $r AND digest = $d", ct, ("$r", repository), ("$d", digest.ToString())) > 0;
+        await using var tx = await BeginWriteAsync(c, ct);
+        if (await Exec(c, tx, "DELETE FROM repository_blobs WHERE repository = $r AND digest = $d", ct, ("$r", repository), ("$d", digest.ToString())) == 0) return false;
+        await Event(c, tx, new RegistryEvent(0, Time(db.Now()), EventKinds.BlobUnlink, repository, Digest: digest.ToString()), ct);
+        await tx.CommitAsync(ct);
+        return true;
     }
 }

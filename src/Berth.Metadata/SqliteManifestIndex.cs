@@ -46,10 +46,16 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
         }
         if (tag is not null)
         {
+            var previous = await Scalar(c, tx, "SELECT digest FROM tags WHERE repository = $r AND name = $n", ct, ("$r", repository), ("$n", tag)) as string;
+            if (previous is not null && previous != digest)
+            {
+                await Event(c, tx, new RegistryEvent(0, now, EventKinds.TagMove, repository, Digest: digest, Tag: tag, Detail: previous), ct);
+            }
             await Exec(c, tx,
                 "INSERT INTO tags (repository, name, digest, updated) VALUES ($r, $n, $d, $t) ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, updated = excluded.updated",
                 ct, ("$r", repository), ("$n", tag), ("$d", digest), ("$t", t));
         }
+        await Event(c, tx, new RegistryEvent(0, now, EventKinds.ManifestPut, repository, Digest: digest, Tag: tag), ct);
         await tx.CommitAsync(ct);
     }
 
@@ -76,6 +82,7 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
         if (deleted == 0) return false;
         await Exec(c, tx, "DELETE FROM tags WHERE repository = $r AND digest = $d", ct, ("$r", repository), ("$d", d));
         await Exec(c, tx, "DELETE FROM manifest_references WHERE repository = $r AND manifest = $d", ct, ("$r", repository), ("$d", d));
+        await Event(c, tx, new RegistryEvent(0, Time(db.Now()), EventKinds.ManifestDelete, repository, Digest: d), ct);
         await tx.CommitAsync(ct);
         return true;
     }
@@ -83,7 +90,12 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
     public async Task<bool> DeleteTagAsync(string repository, string tag, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null, "DELETE FROM tags WHERE repository = $r AND name = $n", ct, ("$r", repository), ("$n", tag)) > 0;
+        await using var tx = await BeginWriteAsync(c, ct);
+        var digest = await Scalar(c, tx, "DELETE FROM tags WHERE repository = $r AND name = $n RETURNING digest", ct, ("$r", repository), ("$n", tag)) as string;
+        if (digest is null) return false;
+        await Event(c, tx, new RegistryEvent(0, Time(db.Now()), EventKinds.TagDelete, repository, Digest: digest, Tag: tag), ct);
+        await tx.CommitAsync(ct);
+        return true;
     }
 
     public async Task<IReadOnlyList<string>?> ListTagsAsync(string repository, string? last, int limit, CancellationToken ct)

@@ -90,8 +90,7 @@ public sealed class SqliteRepositories(SqliteDatabase db) : IRepositories
 
     public async Task SetVisibilityAsync(string repository, Visibility visibility, DateTimeOffset now, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        await Exec(c, null, """
+        await Recorded(db, new RegistryEvent(0, now, EventKinds.VisibilityChange, repository, Detail: AccessText.Format(visibility)), """
             INSERT INTO repository_settings (name, visibility, updated) VALUES ($r, $v, $t)
             ON CONFLICT DO UPDATE SET visibility = excluded.visibility, updated = excluded.updated
             """, ct, ("$r", repository), ("$v", AccessText.Format(visibility)), ("$t", Ms(now)));
@@ -118,6 +117,7 @@ public sealed class SqliteRepositories(SqliteDatabase db) : IRepositories
             ON CONFLICT (name) DO UPDATE SET visibility = coalesce(visibility, excluded.visibility)
             """, ct, ("$ns", ns), ("$t", Ms(now)));
         await Exec(c, tx, "UPDATE accounts SET default_visibility = $v WHERE name = $ns", ct, ("$ns", ns), ("$v", AccessText.Format(visibility)));
+        await Event(c, tx, new RegistryEvent(0, now, EventKinds.VisibilityChange, null, ns, Detail: AccessText.Format(visibility)), ct);
         await tx.CommitAsync(ct);
     }
 

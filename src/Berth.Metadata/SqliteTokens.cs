@@ -1,4 +1,5 @@
 using Berth.Core.Access;
+using Berth.Core.Metadata;
 using Microsoft.Data.Sqlite;
 using static Berth.Metadata.Sql;
 
@@ -14,8 +15,7 @@ public sealed class SqliteTokens(SqliteDatabase db) : ITokens
 
     public async Task CreateTokenAsync(AccessToken t, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        await Exec(c, null, $"INSERT INTO tokens ({TokenColumns}) VALUES ($i, $a, $n, $h, $s, $c, $e, NULL)", ct,
+        await Recorded(db, new RegistryEvent(0, Time(db.Now()), EventKinds.TokenChange, null, t.Account, Detail: $"create {t.Id}"), $"INSERT INTO tokens ({TokenColumns}) VALUES ($i, $a, $n, $h, $s, $c, $e, NULL)", ct,
             ("$i", t.Id), ("$a", t.Account), ("$n", t.Name), ("$h", t.SecretHash), ("$s", string.Join(' ', t.Scopes)),
             ("$c", Ms(t.Created)), ("$e", t.Expires is { } e ? Ms(e) : null));
     }
@@ -36,6 +36,10 @@ public sealed class SqliteTokens(SqliteDatabase db) : ITokens
     public async Task<bool> RevokeTokenAsync(string id, DateTimeOffset now, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);
-        return await Exec(c, null, "UPDATE tokens SET revoked = $t WHERE id = $i AND revoked IS NULL", ct, ("$i", id), ("$t", Ms(now))) == 1;
+        await using var tx = await BeginWriteAsync(c, ct);
+        if (await Scalar(c, tx, "UPDATE tokens SET revoked = $t WHERE id = $i AND revoked IS NULL RETURNING account", ct, ("$i", id), ("$t", Ms(now))) is not string account) return false;
+        await Event(c, tx, new RegistryEvent(0, now, EventKinds.TokenChange, null, account, Detail: $"revoke {id}"), ct);
+        await tx.CommitAsync(ct);
+        return true;
     }
 }

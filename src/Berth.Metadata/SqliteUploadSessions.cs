@@ -44,6 +44,7 @@ public sealed class SqliteUploadSessions(SqliteDatabase db) : IUploadSessions
         await Exec(c, tx, "INSERT INTO blobs (digest, size, created) VALUES ($d, $s, $t) ON CONFLICT DO NOTHING", ct, ("$d", digest.ToString()), ("$s", session.Size), ("$t", now));
         await Link(c, tx, session.Repository, digest.ToString(), now, ct);
         await Exec(c, tx, "DELETE FROM uploads WHERE id = $id", ct, ("$id", session.Id));
+        await Event(c, tx, new RegistryEvent(0, Time(now), EventKinds.BlobUpload, session.Repository, Digest: digest.ToString(), Detail: session.Id), ct);
         await tx.CommitAsync(ct);
     }
 

@@ -8,7 +8,7 @@ internal static class Sqlite
     {
         var db = await SqliteDatabase.OpenAsync(Path.Combine(temp.Path, "berth.db"), TimeProvider.System, CancellationToken.None);
         return new Stores(new SqliteUploadSessions(db), new SqliteBlobLinks(db), new SqliteManifestIndex(db), new SqliteRepositories(db),
-            new SqliteAccounts(db), new SqliteTokens(db), new SqliteAuditLog(db));
+            new SqliteAccounts(db), new SqliteTokens(db), new SqliteAuditLog(db), new SqliteEventLog(db));
     }
 }
 
@@ -38,6 +38,11 @@ public sealed class SqliteAccountsTests : AccountsContract
 }
 
 public sealed class SqliteTokensTests : TokensContract
+{
+    protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
+}
+
+public sealed class SqliteEventLogTests : EventLogContract
 {
     protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
 }

@@ -164,3 +164,34 @@ public sealed class JobsApiTests(AuthServer server) : IClassFixture<AuthServer>
         await AuthServer.ApiAsync(anonymous, HttpMethod.Get, "jobs", expect: HttpStatusCode.Unauthorized);
     }
 }
+
+/// <summary>A server whose clock the test moves, for jobs that act on age.</summary>
+public sealed class MovedClockServer : AuthServer
+{
+    internal ManualTime Clock { get; } = new(DateTimeOffset.UtcNow);
+
+    public override TimeProvider Time => Clock;
+}
+
+public sealed class EventPruneTests(MovedClockServer server) : IClassFixture<MovedClockServer>
+{
+    [Fact]
+    public async Task EventsOlderThanAWeekAreRemovedAndNewerOnesKept()
+    {
+        using var admin = server.Admin();
+        await AuthServer.ApiAsync(admin, HttpMethod.Post, "users", """{"name":"old-change","password":"old-change-password"}""", HttpStatusCode.Created);
+        server.Clock.Advance(EventPrune.Retention + TimeSpan.FromDays(1));
+        await AuthServer.ApiAsync(admin, HttpMethod.Post, "users", """{"name":"new-change","password":"new-change-password"}""", HttpStatusCode.Created);
+
+        var first = (await AuthServer.ApiAsync(admin, HttpMethod.Post, "jobs/events-prune/run"))!.Value.GetProperty("lastOutcome").GetString()!;
+        var removed = int.Parse(first.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(removed >= 1, first);
+        // The change made after the clock moved is a day old at most: it stays, so a second run finds nothing to remove.
+        var second = (await AuthServer.ApiAsync(admin, HttpMethod.Post, "jobs/events-prune/run"))!.Value.GetProperty("lastOutcome").GetString();
+        Assert.Equal("removed 0 events older than 7 days", second);
+        // A week on, that change is old too: it was kept, not lost with the first run.
+        server.Clock.Advance(EventPrune.Retention + TimeSpan.FromMinutes(1));
+        var third = (await AuthServer.ApiAsync(admin, HttpMethod.Post, "jobs/events-prune/run"))!.Value.GetProperty("lastOutcome").GetString()!;
+        Assert.NotEqual("removed 0 events older than 7 days", third);
+    }
+}

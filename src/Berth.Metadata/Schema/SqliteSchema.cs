@@ -154,5 +154,21 @@ internal static class SqliteSchema
         -- Garbage collection asks whether any repository still holds a manifest with a given digest.
         CREATE INDEX manifests_digest ON manifests(digest);
         """,
+        """
+        -- The events outbox (IEventLog): each change's row is written in the change's transaction. AUTOINCREMENT so
+        -- ids are never reused, even after the newest events are pruned: a reader's cursor stays valid.
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            repository TEXT,
+            subject TEXT,
+            digest TEXT,
+            tag TEXT,
+            detail TEXT,
+            actor TEXT
+        );
+        CREATE INDEX events_time ON events(time);
+        """,
     ];
 }

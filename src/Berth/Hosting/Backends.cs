@@ -20,6 +20,7 @@ internal sealed class Backends
     public required IAccounts Accounts { get; init; }
     public required ITokens Tokens { get; init; }
     public required IAuditLog AuditLog { get; init; }
+    public required IEventLog Events { get; init; }
 
     /// <summary>
     /// Opens the metadata backend. With <paramref name="create"/> (serve) a missing registry is created; without (the
@@ -40,6 +41,7 @@ internal sealed class Backends
                     Accounts = new SqliteAccounts(database),
                     Tokens = new SqliteTokens(database),
                     AuditLog = new SqliteAuditLog(database),
+                    Events = new SqliteEventLog(database),
                 };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);

@@ -68,6 +68,7 @@ public static class ServerHost
         services.AddSingleton(backends.Repositories);
         services.AddSingleton(backends.Accounts);
         services.AddSingleton(backends.Tokens);
+        services.AddSingleton(backends.Events);
         services.AddSingleton(access.Access);
         services.AddSingleton(access.Audit);
         services.AddSingleton(access.Admin);
@@ -92,8 +93,11 @@ public static class ServerHost
         services.AddSingleton<RegistryApi>();
         // Periodic work: one line per job (GC, retention, scrub, scans to come).
         services.AddSingleton<IScheduledJob, UploadExpiry>();
+        services.AddSingleton<IScheduledJob, EventPrune>();
         services.AddSingleton<Scheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
+        // Reads the events outbox: what another process changed drops this process's cached copy within a second.
+        services.AddHostedService<EventFeed>();
 
         if (options.AccessLog) services.AddSingleton<AccessLog>();
 

@@ -1,0 +1,33 @@
+using Berth.Core.Metadata;
+using Microsoft.Data.Sqlite;
+using static Berth.Metadata.Sql;
+
+namespace Berth.Metadata;
+
+public sealed class SqliteEventLog(SqliteDatabase db) : IEventLog
+{
+    public async Task<IReadOnlyList<RegistryEvent>> ReadAfterAsync(long afterId, int limit, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Rows(c, null, "SELECT id, time, kind, repository, subject, digest, tag, detail, actor FROM events WHERE id > $id ORDER BY id LIMIT $n",
+            Read, ct, ("$id", afterId), ("$n", Math.Clamp(limit, 1, 1000)));
+    }
+
+    public async Task<long> LastIdAsync(CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        // sqlite_sequence keeps the highest id ever given out, also once those events were pruned.
+        return Convert.ToInt64(await Scalar(c, null, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)", ct));
+    }
+
+    public async Task<int> PruneBeforeAsync(DateTimeOffset before, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Exec(c, null, "DELETE FROM events WHERE time < $t", ct, ("$t", Ms(before)));
+    }
+
+    private static RegistryEvent Read(SqliteDataReader r) => new(r.GetInt64(0), Time(r.GetInt64(1)), r.GetString(2), Text(r, 3), Text(r, 4), Text(r, 5),
+        Text(r, 6), Text(r, 7), Text(r, 8));
+
+    private static string? Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+}
