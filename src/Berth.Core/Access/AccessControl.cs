@@ -7,7 +7,8 @@ namespace Berth.Core.Access;
 /// endpoint, the token endpoint and the management API ask it. Inputs: whether authentication is on at all,
 /// the repository's visibility, the caller's role (namespace ownership, organisation ownership, grants to the
 /// user and its teams) and the caller's token scopes. Lookups are cached for a few seconds; a change made
-/// through this process is seen at once, one made by another process within <see cref="CacheTtl"/>.
+/// through this process is seen at once; one made by another process about a second later, when the server's event
+/// feed reads it from the outbox, and within <see cref="CacheTtl"/> at worst.
 /// </summary>
 public sealed class AccessControl(IAccounts accounts, IRepositories repositories, TimeProvider time)
 {
