@@ -57,7 +57,10 @@ install -m 755 "$berth" "$work/bin/berth"
 install -m 644 "$(dirname "$berth")/libe_sqlite3.so" "$work/bin/libe_sqlite3.so"
 say "binary: $(stat -c %s "$work/bin/berth") bytes, libe_sqlite3.so: $(stat -c %s "$work/bin/libe_sqlite3.so") bytes"
 
-as_nobody() { setpriv --reuid=nobody --regid="$nogroup" --clear-groups env -i "$@"; }
+# setpriv and env exec what they run, so a background start's $! is the server itself (a shell function in the
+# background would be a subshell, and killing it would leave the server running).
+nobody_cmd=(setpriv --reuid=nobody --regid="$nogroup" --clear-groups env -i)
+as_nobody() { "${nobody_cmd[@]}" "$@"; }
 free_port() { python3 "$root_dir/tests/free-port.py"; }
 
 # start NAME PORT COMMAND...: starts a server in the background, waits for GET /v2/ to answer 200.
@@ -95,7 +98,7 @@ expect_mode() { # expect_mode PATH MODE
 mkdir -m 755 "$work/service"
 chown nobody:"$nogroup" "$work/service"
 port=$(free_port)
-start nobody "$port" as_nobody "$work/bin/berth" serve --listen "127.0.0.1:$port" --data "$work/service/data"
+start nobody "$port" "${nobody_cmd[@]}" "$work/bin/berth" serve --listen "127.0.0.1:$port" --data "$work/service/data"
 say "ok: started as nobody with no HOME and an empty environment, GET /v2/ answers 200"
 grep -q DOTNET_BUNDLE_EXTRACT "$work/nobody.log" && fail "the binary asked for an extraction directory"
 digest=$(push_blob "$port")
