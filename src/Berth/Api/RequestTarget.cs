@@ -27,6 +27,8 @@ internal static class RequestTarget
     public static string? PathOf(string target)
     {
         var end = target.IndexOfAny(['?', '#']);
+        // The usual request (origin-form, no query, nothing escaped) is its own path: no copy on the hot path.
+        if (end < 0 && target.StartsWith('/') && !target.Contains('%')) return target;
         var path = end < 0 ? target.AsSpan() : target.AsSpan(0, end);
         if (path.IsEmpty || path[0] != '/')
         {

@@ -28,6 +28,9 @@ internal static class DataDirectory
 {
     public const string DatabaseFile = "berth.db";
 
+    /// <summary>The database and the files SQLite keeps beside it in WAL mode.</summary>
+    private static string[] DatabaseFiles(string file) => [file, file + "-wal", file + "-shm"];
+
     /// <summary>
     /// Opens (with <paramref name="create"/>, creates) the registry in <paramref name="data"/>. A directory or database
     /// file that other users may read is made private (0700, 0600); each such change is added to <paramref name="notices"/>.
@@ -59,7 +62,7 @@ internal static class DataDirectory
             throw new StartupException($"cannot create {root}: {ConfigLoader.Describe(e)}");
         }
         Tighten(root, PrivateFiles.DirectoryMode, notices);
-        foreach (var suffix in new[] { "", "-wal", "-shm" }) Tighten(file + suffix, PrivateFiles.FileMode, notices);
+        foreach (var f in DatabaseFiles(file)) Tighten(f, PrivateFiles.FileMode, notices);
         try
         {
             return await SqliteDatabase.OpenAsync(file, time, ct);
@@ -79,7 +82,7 @@ internal static class DataDirectory
     /// </summary>
     private static string Cause(string file, SqliteException e)
     {
-        foreach (var f in new[] { file, file + "-wal", file + "-shm" })
+        foreach (var f in DatabaseFiles(file))
         {
             if (Directory.Exists(f)) return $"{Path.GetFileName(f)} is a directory";
             if (!File.Exists(f)) continue;
