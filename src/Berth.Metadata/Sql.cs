@@ -1,3 +1,4 @@
+using Berth.Core;
 using Microsoft.Data.Sqlite;
 
 namespace Berth.Metadata;
@@ -56,6 +57,11 @@ public sealed class SqliteDatabase
 
     /// <summary>The time written into rows (created, updated, revoked): Unix milliseconds from the injected clock.</summary>
     internal long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    internal TimeProvider Time => _time;
+
+    /// <summary>Uploads held by this process: the only one that serves this database.</summary>
+    internal KeyedLocks UploadLocks { get; } = new();
 
     private async Task MigrateAsync(CancellationToken ct)
     {
