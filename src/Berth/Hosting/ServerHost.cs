@@ -91,6 +91,7 @@ public static class ServerHost
         services.AddSingleton<ManifestEndpoints>();
         services.AddSingleton<ListEndpoints>();
         services.AddSingleton<RegistryApi>();
+        services.AddSingleton<Health>();
         // Periodic work: one line per job (GC, retention, scrub, scans to come).
         services.AddSingleton<IScheduledJob, UploadExpiry>();
         services.AddSingleton<IScheduledJob, EventPrune>();
