@@ -34,6 +34,20 @@ public sealed class KeyedLocks
         return new Hold(this, key, entry);
     }
 
+    /// <summary>A hold on <paramref name="key"/>, or null at once when someone holds it.</summary>
+    public IAsyncDisposable? TryAcquire(string key)
+    {
+        Entry entry;
+        lock (_entries)
+        {
+            if (!_entries.TryGetValue(key, out entry!)) _entries[key] = entry = new Entry();
+            entry.Users++;
+        }
+        if (entry.Gate.Wait(0)) return new Hold(this, key, entry);
+        Leave(key, entry);
+        return null;
+    }
+
     private void Leave(string key, Entry entry)
     {
         lock (_entries)

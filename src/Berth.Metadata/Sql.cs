@@ -63,6 +63,8 @@ public sealed class SqliteDatabase
     /// <summary>Uploads held by this process: the only one that serves this database.</summary>
     internal KeyedLocks UploadLocks { get; } = new();
 
+    internal KeyedLocks JobLocks { get; } = new();
+
     private async Task MigrateAsync(CancellationToken ct)
     {
         await using var c = await ConnectAsync(ct);

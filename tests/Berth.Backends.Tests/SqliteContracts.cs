@@ -14,7 +14,7 @@ internal static class Sqlite
         return new Stores(new SqliteUploadSessions(db), new SqliteBlobLinks(db), new SqliteManifestIndex(db), new SqliteRepositories(db),
             new SqliteAccounts(db), new SqliteTokens(db), new SqliteAuditLog(db), new SqliteEventLog(db),
             // A single node's counters and secrets, as Backends pairs them with SQLite: in memory, and files of the data directory.
-            Counters.GetOrAdd(temp.Path, _ => new MemoryLimitCounters()), new FileSecrets(temp.Path));
+            Counters.GetOrAdd(temp.Path, _ => new MemoryLimitCounters()), new FileSecrets(temp.Path), new SqliteJobLocks(db));
     }
 }
 
@@ -64,6 +64,11 @@ public sealed class SqliteLimitCountersTests : LimitCountersContract
 }
 
 public sealed class SqliteSharedSecretsTests : SharedSecretsContract
+{
+    protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
+}
+
+public sealed class SqliteJobLocksTests : JobLocksContract
 {
     protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
 }

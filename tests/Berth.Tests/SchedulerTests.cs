@@ -22,6 +22,14 @@ public sealed class SchedulerTests
         public Task<string> RunAsync(CancellationToken ct) => run(Interlocked.Increment(ref _runs));
     }
 
+    /// <summary>The job locks of one database, as every node on it sees them.</summary>
+    private sealed class SharedLocks : Core.Metadata.IJobLocks
+    {
+        private readonly Core.KeyedLocks _locks = new();
+
+        public Task<IAsyncDisposable?> TryLockAsync(string job, CancellationToken ct) => Task.FromResult(_locks.TryAcquire(job));
+    }
+
     private static async Task Eventually(Func<bool> condition)
     {
         var until = DateTime.UtcNow.AddSeconds(10);
@@ -44,7 +52,7 @@ public sealed class SchedulerTests
     {
         var time = new SteppedTime();
         var job = new TestJob("count", TimeSpan.FromMinutes(5), n => Task.FromResult($"run {n}"));
-        using var scheduler = new Scheduler([job], time, NullLogger<Scheduler>.Instance);
+        using var scheduler = new Scheduler([job], new SharedLocks(), time, NullLogger<Scheduler>.Instance);
         await scheduler.StartAsync(default);
         await Eventually(() => scheduler.Jobs().Single().LastFinished is not null);
         var state = scheduler.Jobs().Single();
@@ -64,7 +72,7 @@ public sealed class SchedulerTests
     {
         var time = new SteppedTime();
         var job = new TestJob("flaky", TimeSpan.FromMinutes(1), n => n == 1 ? throw new InvalidOperationException("disk on fire") : Task.FromResult("fine"));
-        using var scheduler = new Scheduler([job], time, NullLogger<Scheduler>.Instance);
+        using var scheduler = new Scheduler([job], new SharedLocks(), time, NullLogger<Scheduler>.Instance);
         await scheduler.StartAsync(default);
         await Eventually(() => scheduler.Jobs().Single().LastFinished is not null);
         Assert.Equal(("disk on fire", null), (scheduler.Jobs().Single().LastError, scheduler.Jobs().Single().LastOutcome));
@@ -82,7 +90,7 @@ public sealed class SchedulerTests
         var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var slow = new TestJob("slow", TimeSpan.FromMinutes(1), _ => release.Task);
         var quick = new TestJob("quick", TimeSpan.FromMinutes(1), n => Task.FromResult($"quick {n}"));
-        using var scheduler = new Scheduler([slow, quick], time, NullLogger<Scheduler>.Instance);
+        using var scheduler = new Scheduler([slow, quick], new SharedLocks(), time, NullLogger<Scheduler>.Instance);
         await scheduler.StartAsync(default);
         await Eventually(() => slow.Runs + quick.Runs > 0);
         // Whichever started first, the slow one runs in the end and holds every other run back.
@@ -109,9 +117,32 @@ public sealed class SchedulerTests
     public async Task RunNowAnswersTheOutcomeOrNullForNoSuchJob()
     {
         var job = new TestJob("count", TimeSpan.FromHours(1), n => Task.FromResult($"run {n}"));
-        using var scheduler = new Scheduler([job], new SteppedTime(), NullLogger<Scheduler>.Instance);
+        using var scheduler = new Scheduler([job], new SharedLocks(), new SteppedTime(), NullLogger<Scheduler>.Instance);
         Assert.Null(await scheduler.RunNowAsync("nope", default));
         Assert.Equal("run 1", (await scheduler.RunNowAsync("count", default))!.LastOutcome);
+    }
+
+    [Fact]
+    public async Task AJobRunsOnOneNodeAtATimeTheOthersSkipTheirTurn()
+    {
+        var locks = new SharedLocks();
+        var release = new TaskCompletionSource();
+        var job = new TestJob("gc", TimeSpan.FromHours(1), async n =>
+        {
+            await release.Task;
+            return $"run {n}";
+        });
+        using var nodeA = new Scheduler([job], locks, new SteppedTime(), NullLogger<Scheduler>.Instance);
+        using var nodeB = new Scheduler([job], locks, new SteppedTime(), NullLogger<Scheduler>.Instance);
+        var onA = nodeA.RunNowAsync("gc", default);
+        await Eventually(() => job.Runs == 1);
+        var onB = await nodeB.RunNowAsync("gc", default);
+        Assert.Equal("skipped: another node is running it", onB!.LastOutcome);
+        Assert.False(onB.Running);
+        release.SetResult();
+        Assert.Equal("run 1", (await onA)!.LastOutcome);
+        // Released: the next turn runs wherever it comes up.
+        Assert.Equal("run 2", (await nodeB.RunNowAsync("gc", default))!.LastOutcome);
     }
 
     [Theory]

@@ -23,6 +23,7 @@ internal sealed class Backends
     public required IEventLog Events { get; init; }
     public required ILimitCounters Counters { get; init; }
     public required ISharedSecrets Secrets { get; init; }
+    public required IJobLocks JobLocks { get; init; }
 
     /// <summary>
     /// Opens the metadata backend. With <paramref name="create"/> (serve) a missing registry is created; without (the
@@ -47,6 +48,7 @@ internal sealed class Backends
                     // One node: the counters live in its memory, the secrets in its data directory.
                     Counters = new MemoryLimitCounters(),
                     Secrets = new FileSecrets(Path.GetFullPath(options.Data)),
+                    JobLocks = new SqliteJobLocks(database),
                 };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);

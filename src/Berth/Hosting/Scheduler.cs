@@ -1,3 +1,5 @@
+using Berth.Core.Metadata;
+
 namespace Berth.Hosting;
 
 /// <summary>
@@ -24,7 +26,8 @@ internal sealed record JobState(string Name, TimeSpan Period, DateTimeOffset? La
 
 /// <summary>
 /// Runs the registered <see cref="IScheduledJob"/>s, each on its own period, one job at a time across all of them (so
-/// GC and a scrub never compete for the disk, and a job never overlaps itself), and records each one's last run.
+/// GC and a scrub never compete for the disk, and a job never overlaps itself), and records each one's last run. With
+/// several nodes a job runs on one node at a time (<see cref="IJobLocks"/>); a node that finds it held skips the turn.
 /// Waits go through the injected <see cref="TimeProvider"/>, so tests move time instead of sleeping.
 /// </summary>
 internal sealed partial class Scheduler : BackgroundService
@@ -34,8 +37,11 @@ internal sealed partial class Scheduler : BackgroundService
     private readonly ILogger<Scheduler> _log;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    public Scheduler(IEnumerable<IScheduledJob> jobs, TimeProvider time, ILogger<Scheduler> log)
+    private readonly IJobLocks _locks;
+
+    public Scheduler(IEnumerable<IScheduledJob> jobs, IJobLocks locks, TimeProvider time, ILogger<Scheduler> log)
     {
+        _locks = locks;
         _jobs = jobs.ToDictionary(j => j.Name, j => new Entry(j), StringComparer.Ordinal);
         _time = time;
         _log = log;
@@ -75,11 +81,17 @@ internal sealed partial class Scheduler : BackgroundService
 
     private async Task RunAsync(Entry entry, CancellationToken ct)
     {
-        // With several nodes, this is where a job will also take a PostgreSQL advisory lock (pg_try_advisory_lock on a
-        // hash of its name) and skip the run when another node holds it, so each job runs on one node at a time.
         await _gate.WaitAsync(ct);
+        IAsyncDisposable? hold = null;
         try
         {
+            // With several nodes, each job runs on one of them at a time: the others skip this turn.
+            hold = await _locks.TryLockAsync(entry.Job.Name, ct);
+            if (hold is null)
+            {
+                entry.Skipped(_time.GetUtcNow(), "skipped: another node is running it");
+                return;
+            }
             entry.Started(_time.GetUtcNow());
             try
             {
@@ -100,6 +112,7 @@ internal sealed partial class Scheduler : BackgroundService
         }
         finally
         {
+            if (hold is not null) await hold.DisposeAsync();
             _gate.Release();
         }
     }
@@ -142,6 +155,16 @@ internal sealed partial class Scheduler : BackgroundService
                 _outcome = outcome;
                 _error = error;
                 _running = false;
+            }
+        }
+
+        public void Skipped(DateTimeOffset at, string outcome)
+        {
+            lock (_lock)
+            {
+                _started = _finished = at;
+                _outcome = outcome;
+                _error = null;
             }
         }
 

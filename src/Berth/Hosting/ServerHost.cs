@@ -69,6 +69,7 @@ public static class ServerHost
         services.AddSingleton(backends.Accounts);
         services.AddSingleton(backends.Tokens);
         services.AddSingleton(backends.Events);
+        services.AddSingleton(backends.JobLocks);
         services.AddSingleton(access.Access);
         services.AddSingleton(access.Audit);
         services.AddSingleton(access.Admin);
