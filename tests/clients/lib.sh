@@ -30,6 +30,9 @@ lib_env_help='Environment:
                      (docker-registry), the reference registry (open mode only)
   BERTH_CLIENT_AUTH  1: auth mode, authentication on and the clients signed in (run-all.sh, second pass)
   BERTH_CLIENT_PORT  the registry port on 127.0.0.1 (default: a free one, picked at run time)
+  BERTH_CLIENT_REGISTRY  HOST:PORT of a registry already running (tests/cluster/cluster.sh: three nodes
+                     behind nginx); the scripts use it instead of starting one (with auth mode, its admin
+                     password is BERTH_ADMIN_PASSWORD)
 Needs root (a mount namespace, container storage); installs missing Debian packages.'
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then # run instead of sourced
@@ -136,6 +139,15 @@ free_port() {
 # Should another process take the port between the pick and the bind, it starts again on another one.
 start_registry() {
 	local attempt port
+	if [ -n "${BERTH_CLIENT_REGISTRY:-}" ]; then
+		# A registry someone else runs (tests/cluster: nodes behind nginx): used as it is, never started or stopped here.
+		registry=$BERTH_CLIENT_REGISTRY
+		say "registry under test: $registry (already running)${BERTH_CLIENT_AUTH:+, authentication on}"
+		[[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$registry/v2/" || true)" =~ ^(200|401)$ ]] ||
+			fail "$registry does not answer GET /v2/"
+		if [ "${BERTH_CLIENT_AUTH:-}" = 1 ]; then sign_in_clients; fi
+		return 0
+	fi
 	if [ -n "${BERTH_ADMIN_PASSWORD:-}" ] && [ -z "${BERTH_CMD:-}" ]; then
 		fail "BERTH_ADMIN_PASSWORD is set: authentication needs Berth, set BERTH_CMD (distribution has no users)"
 	fi
