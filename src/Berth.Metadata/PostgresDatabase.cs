@@ -30,15 +30,16 @@ public sealed class PostgresDatabase : IAsyncDisposable
     /// <summary>
     /// Connects to the database <paramref name="connectionString"/> names (an Npgsql connection string) and creates or
     /// upgrades its schema. <paramref name="time"/> is the clock rows are stamped with (<see cref="Now"/>).
+    /// Without <paramref name="create"/>, a database without Berth's schema is refused (<see cref="NoSchemaException"/>), untouched.
     /// </summary>
-    public static async Task<PostgresDatabase> OpenAsync(string connectionString, TimeProvider time, CancellationToken ct)
+    public static async Task<PostgresDatabase> OpenAsync(string connectionString, TimeProvider time, CancellationToken ct, bool create = true)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.ApplicationName ??= "berth";
         var db = new PostgresDatabase(builder.Build(), time);
         try
         {
-            await db.MigrateAsync(ct);
+            await db.MigrateAsync(create, ct);
             return db;
         }
         catch
@@ -51,9 +52,13 @@ public sealed class PostgresDatabase : IAsyncDisposable
     /// <summary>The time written into rows (created, updated, revoked): Unix milliseconds from the injected clock.</summary>
     internal long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private async Task MigrateAsync(CancellationToken ct)
+    /// <summary>Thrown by <see cref="OpenAsync"/> without create when the database holds no Berth schema.</summary>
+    public sealed class NoSchemaException() : Exception("the database holds no Berth schema");
+
+    private async Task MigrateAsync(bool create, CancellationToken ct)
     {
         await using var c = await ConnectAsync(ct);
+        if (!create && await Sql.Scalar(c, null, "SELECT to_regclass('schema_version')::text", ct) is null) throw new NoSchemaException();
         await using var tx = await c.BeginTransactionAsync(ct);
         // Held to the end of the transaction: a node that waited here finds the schema the first one made.
         await Sql.Exec(c, tx, $"SELECT pg_advisory_xact_lock({MigrationLock})", ct);
