@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Berth.Core;
 using Microsoft.Data.Sqlite;
 
 namespace Berth.Metadata;
@@ -57,6 +58,11 @@ public sealed class SqliteDatabase
 
     /// <summary>The time written into rows (created, updated, revoked): Unix milliseconds from the injected clock.</summary>
     internal long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    internal TimeProvider Time => _time;
+
+    /// <summary>Uploads held by this process: the only one that serves this database.</summary>
+    internal KeyedLocks UploadLocks { get; } = new();
 
     private async Task MigrateAsync(CancellationToken ct)
     {

@@ -20,6 +20,9 @@ public sealed class SqliteEventLog(SqliteDatabase db) : IEventLog
         return Convert.ToInt64(await Scalar(c, null, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)", ct));
     }
 
+    /// <summary>SQLite cannot tell: the reader polls every <paramref name="maxWait"/>.</summary>
+    public Task WaitAsync(long afterId, TimeSpan maxWait, CancellationToken ct) => Task.Delay(maxWait, db.Time, ct);
+
     public async Task<int> PruneBeforeAsync(DateTimeOffset before, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);

@@ -16,6 +16,8 @@ public sealed class SqliteUploadSessions(SqliteDatabase db) : IUploadSessions
             ("$id", session.Id), ("$r", session.Repository), ("$s", session.Size), ("$t", Ms(session.Started)), ("$u", Ms(session.Updated)));
     }
 
+    public Task<IAsyncDisposable> LockUploadAsync(string id, CancellationToken ct) => db.UploadLocks.AcquireAsync(id, ct);
+
     public async Task<UploadSession?> GetUploadAsync(string id, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);

@@ -174,4 +174,15 @@ public abstract class EventLogContract : StoreContract
         Assert.Equal(100, seen.Count);
         Assert.Equal((await AfterAsync(0)).Select(e => e.Id), seen);
     }
+
+    [Fact]
+    public async Task WaitingEndsByTheDeadlineAtTheLatest()
+    {
+        var cursor = await S.Events.LastIdAsync(Ct);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await S.Events.WaitAsync(cursor, TimeSpan.FromMilliseconds(300), Ct).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => S.Events.WaitAsync(cursor, TimeSpan.FromMinutes(5), cancel.Token));
+    }
 }

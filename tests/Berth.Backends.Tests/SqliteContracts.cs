@@ -1,14 +1,20 @@
+using Berth.Core.Access;
 using Berth.Metadata;
 
 namespace Berth.Backends.Tests;
 
 internal static class Sqlite
 {
+    // In memory, the counters are the process's own: every opening of one directory's state in this process shares them.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, ILimitCounters> Counters = new();
+
     public static async Task<Stores> OpenAsync(TempDirectory temp)
     {
         var db = await SqliteDatabase.OpenAsync(Path.Combine(temp.Path, "berth.db"), TimeProvider.System, CancellationToken.None);
         return new Stores(new SqliteUploadSessions(db), new SqliteBlobLinks(db), new SqliteManifestIndex(db), new SqliteRepositories(db),
-            new SqliteAccounts(db), new SqliteTokens(db), new SqliteAuditLog(db), new SqliteEventLog(db));
+            new SqliteAccounts(db), new SqliteTokens(db), new SqliteAuditLog(db), new SqliteEventLog(db),
+            // A single node's counters and secrets, as Backends pairs them with SQLite: in memory, and files of the data directory.
+            Counters.GetOrAdd(temp.Path, _ => new MemoryLimitCounters()), new FileSecrets(temp.Path));
     }
 }
 
@@ -48,6 +54,16 @@ public sealed class SqliteEventLogTests : EventLogContract
 }
 
 public sealed class SqliteAuditLogTests : AuditLogContract
+{
+    protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
+}
+
+public sealed class SqliteLimitCountersTests : LimitCountersContract
+{
+    protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
+}
+
+public sealed class SqliteSharedSecretsTests : SharedSecretsContract
 {
     protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
 }

@@ -43,4 +43,29 @@ public abstract class UploadSessionsContract : StoreContract
         Assert.Equal(5, await S.Links.GetLinkedBlobAsync("team/new", D("layer"), Ct));
         Assert.NotNull(await S.Repositories.GetAsync("team/new", Ct));
     }
+
+    [Fact]
+    public async Task AnUploadIsHeldByOneHolderAtATimeWhoCanStillUpdateIt()
+    {
+        await S.Uploads.CreateUploadAsync(new UploadSession("dddd", "team/app", 0, Now, Now), Ct);
+        var first = await S.Uploads.LockUploadAsync("dddd", Ct);
+        var second = S.Uploads.LockUploadAsync("dddd", Ct);
+        var other = await S.Uploads.LockUploadAsync("eeee", Ct).WaitAsync(TimeSpan.FromSeconds(10));
+        // The holder's own writes to the session do not wait for its hold.
+        await S.Uploads.UpdateUploadAsync("dddd", 7, Now, Ct).WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(200);
+        Assert.False(second.IsCompleted);
+        await first.DisposeAsync();
+        await using (await second.WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            Assert.Equal(7, (await S.Uploads.GetUploadAsync("dddd", Ct))!.Size);
+        }
+        await other.DisposeAsync();
+        // Released holds can be taken again; a cancelled wait leaves nothing held.
+        var again = await S.Uploads.LockUploadAsync("dddd", Ct).WaitAsync(TimeSpan.FromSeconds(10));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => S.Uploads.LockUploadAsync("dddd", cancel.Token));
+        await again.DisposeAsync();
+        await (await S.Uploads.LockUploadAsync("dddd", Ct).WaitAsync(TimeSpan.FromSeconds(10))).DisposeAsync();
+    }
 }

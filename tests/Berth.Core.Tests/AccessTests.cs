@@ -25,7 +25,7 @@ public sealed class AccessTests : IAsyncLifetime
         _audit = new AuditTrail(new SqliteAuditLog(_db), _access, TimeProvider.System);
         _admin = new Administration(accounts, repositories, _access, _audit, TimeProvider.System);
         _tokens = new TokenService(accounts, new SqliteTokens(_db), _access, _audit, TimeProvider.System);
-        _signIn = new SignInService(accounts, new SqliteTokens(_db), _audit, new LoginThrottle(TimeProvider.System, 5, TimeSpan.FromMinutes(1)), TimeProvider.System);
+        _signIn = new SignInService(accounts, new SqliteTokens(_db), _audit, new LoginThrottle(new MemoryLimitCounters(), TimeProvider.System, 5, TimeSpan.FromMinutes(1)), TimeProvider.System);
     }
 
     public Task DisposeAsync()

@@ -17,7 +17,7 @@ public sealed class SignInTests : IAsyncLifetime
     {
         var db = await SqliteDatabase.OpenAsync(Path.Combine(_dir, "berth.db"), TimeProvider.System, CancellationToken.None);
         _store = CountingStore.Wrap(new SqliteAccounts(db));
-        _throttle = new LoginThrottle(TimeProvider.System, maxFailures: 4, TimeSpan.FromMinutes(5));
+        _throttle = new LoginThrottle(new MemoryLimitCounters(), TimeProvider.System, maxFailures: 4, TimeSpan.FromMinutes(5));
         var accounts = (IAccounts)(object)_store;
         var repositories = new SqliteRepositories(db);
         var access = new AccessControl(accounts, repositories, TimeProvider.System);
@@ -58,7 +58,7 @@ public sealed class SignInTests : IAsyncLifetime
         Assert.All(results, r => Assert.Null(r.Caller));
         Assert.Equal(1, _store.AccountLookups);
         // Four failures with maxFailures 4: locked, as four failures one after another would leave it.
-        Assert.NotNull(_throttle.LockedFor("admin", "192.0.2.1"));
+        Assert.NotNull((await _throttle.CheckAsync("admin", "192.0.2.1", CancellationToken.None)).LockedFor);
         var next = await _accounts.SignInAsync("admin", Password, "192.0.2.1", CancellationToken.None);
         Assert.Null(next.Caller);
         Assert.NotNull(next.RetryAfter);

@@ -52,6 +52,40 @@ public sealed class UploadServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChunksAlternatingBetweenTwoNodesAreSerialisedAndCommitCorrectly()
+    {
+        // Two services over the same stores stand for two nodes: each has its own hashers and in-process locks.
+        var (a, b) = (NewService(), NewService());
+        var data = new byte[40 * 64 * 1024];
+        Random.Shared.NextBytes(data);
+        var session = await b.StartAsync("team/app", _ct);
+        const int Chunk = 64 * 1024;
+        for (var i = 0; i < 40; i++)
+        {
+            var node = i % 2 == 0 ? a : b;
+            await node.AppendAsync("team/app", session.Id, new Chunk(Body(data[(i * Chunk)..((i + 1) * Chunk)]), i * Chunk, (i + 1) * Chunk - 1, Chunk), _ct);
+        }
+        // Two appends of the same next range at once, one per node: one is taken, the other refused after it (not interleaved).
+        var extra = new byte[Chunk];
+        var racing = await Task.WhenAll(new[] { a, b }.Select(async node =>
+        {
+            try
+            {
+                await node.AppendAsync("team/app", session.Id, new Chunk(Body(extra), data.Length, data.Length + Chunk - 1, Chunk), _ct);
+                return true;
+            }
+            catch (RegistryException e) when (e.Code == ErrorCode.RangeInvalid)
+            {
+                return false;
+            }
+        }));
+        Assert.Single(racing, ok => ok);
+        var all = data.Concat(extra).ToArray();
+        Assert.Equal(all.Length, await a.CompleteAsync("team/app", session.Id, Digest.Compute(all), null, _ct));
+        Assert.Equal(all.Length, await _links.GetLinkedBlobAsync("team/app", Digest.Compute(all), _ct));
+    }
+
+    [Fact]
     public async Task AChunkOutOfOrderIsRefusedAndChangesNothing()
     {
         var uploads = NewService();

@@ -15,6 +15,8 @@ public sealed class RouterTests
     [InlineData("/api/v1/users", nameof(Surface.Management))]
     [InlineData("/api/v1/", nameof(Surface.Management))]
     [InlineData("/v1/search", nameof(Surface.Search))]
+    [InlineData("/healthz", nameof(Surface.Live))]
+    [InlineData("/readyz", nameof(Surface.Ready))]
     public void Each_surface_owns_its_paths(string path, string surface) => Assert.Equal(surface, Router.Pick(path).ToString());
 
     [Theory]
@@ -31,6 +33,8 @@ public sealed class RouterTests
     [InlineData("/v1/searchx")]
     [InlineData("/ui")]
     [InlineData("/ui/")]
+    [InlineData("/healthz/")]
+    [InlineData("/readyz/x")]
     public void Other_paths_belong_to_no_surface(string path) => Assert.Equal(Surface.None, Router.Pick(path));
 
     [Theory]

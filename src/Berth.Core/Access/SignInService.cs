@@ -15,7 +15,8 @@ public sealed class SignInService(IAccounts accounts, ITokens tokens, AuditTrail
     public async Task<SignIn> SignInAsync(string name, string secret, string? address, CancellationToken ct)
     {
         var who = new Caller(null, name) { Address = address };
-        if (throttle.LockedFor(name, address) is { } locked)
+        var (locked, hasFailures) = await throttle.CheckAsync(name, address, ct);
+        if (locked is not null)
         {
             await audit.RecordAsync(who, "login", name, false, "locked out after repeated failures", ct);
             return new SignIn(null, "too many failed sign-ins; try again later", locked);
@@ -27,10 +28,10 @@ public sealed class SignInService(IAccounts accounts, ITokens tokens, AuditTrail
             await audit.RecordAsync(who, "login", name, false, isToken ? "invalid, expired or revoked token" : null, ct);
             // Only passwords can be guessed: a token has 256 random bits. A CI job retrying a revoked token must
             // not lock its owner out.
-            if (!isToken) await Task.Delay(throttle.Failed(name, address), time, ct);
+            if (!isToken) await Task.Delay(await throttle.FailedAsync(name, address, ct), time, ct);
             return new SignIn(null, "incorrect username or password");
         }
-        throttle.Succeeded(name, address);
+        if (hasFailures) await throttle.SucceededAsync(name, address, ct);
         caller = caller with { Address = address };
         await audit.RecordAsync(caller, "login", name, true, caller.TokenId is { } id ? $"token {id}" : "password", ct);
         return new SignIn(caller);

@@ -44,6 +44,12 @@ public interface IEventLog
     /// <summary>The id of the newest event ever written (pruned or not), or 0; a reader starting now begins after it.</summary>
     Task<long> LastIdAsync(CancellationToken ct);
 
+    /// <summary>
+    /// Returns when an event after <paramref name="afterId"/> may have been written by any process (a backend that can be
+    /// told, such as PostgreSQL with LISTEN/NOTIFY), else after <paramref name="maxWait"/>. It may return early with nothing new.
+    /// </summary>
+    Task WaitAsync(long afterId, TimeSpan maxWait, CancellationToken ct);
+
     /// <summary>Removes events older than <paramref name="before"/>; returns how many. Ids of removed events are not given out again.</summary>
     Task<int> PruneBeforeAsync(DateTimeOffset before, CancellationToken ct);
 }

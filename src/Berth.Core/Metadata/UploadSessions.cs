@@ -12,6 +12,14 @@ public interface IUploadSessions
 {
     Task CreateUploadAsync(UploadSession session, CancellationToken ct);
 
+    /// <summary>
+    /// Waits until no other holder, in this or any process sharing the store, holds upload <paramref name="id"/>, and holds it
+    /// until the result is disposed (or the holding process dies), so appends and completions of one upload arriving at
+    /// different nodes run one after another. Works for an id with no session too; holds nothing in the session's row, so
+    /// the holder's own updates on other connections do not wait for it.
+    /// </summary>
+    Task<IAsyncDisposable> LockUploadAsync(string id, CancellationToken ct);
+
     Task<UploadSession?> GetUploadAsync(string id, CancellationToken ct);
 
     /// <summary>Records the acknowledged size and the time of the last append.</summary>

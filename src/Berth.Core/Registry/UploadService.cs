@@ -14,6 +14,8 @@ public sealed record Chunk(Stream Body, long? RangeStart = null, long? RangeEnd 
 /// Blob upload sessions (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs).
 /// The body is read once: each buffer goes to the SHA-256 hasher and to the upload's data. The hasher
 /// lives in memory between chunks; when it is lost (restart, another node) the data is re-hashed at commit.
+/// Appends and completions of one upload are serialised in this process and, through
+/// <see cref="IUploadSessions.LockUploadAsync"/>, across the nodes sharing the metadata.
 /// The session row records how many bytes the upload holds; bytes past it are discarded by the next append. A chunk
 /// that fails in storage is not recorded. A chunk whose body is cut short (the client went away or stalled) keeps
 /// the bytes that arrived: they are written, then recorded, so the client resumes from the status GET's Range instead
@@ -56,7 +58,7 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
     /// <summary>Appends a chunk; its Content-Range start must equal the acknowledged size.</summary>
     public async Task<UploadSession> AppendAsync(string repository, string id, Chunk chunk, CancellationToken ct)
     {
-        var (session, progress) = await EnterAsync(repository, id, ct);
+        var (session, progress, hold) = await EnterAsync(repository, id, ct);
         try
         {
             var (size, failure) = await AppendLockedAsync(session, progress, chunk, ct);
@@ -71,7 +73,7 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
         }
         finally
         {
-            progress.Lock.Release();
+            await LeaveAsync(progress, hold);
         }
     }
 
@@ -83,7 +85,7 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
     /// </summary>
     public async Task<long> CompleteAsync(string repository, string id, Digest expected, Chunk? last, CancellationToken ct)
     {
-        var (session, progress) = await EnterAsync(repository, id, ct);
+        var (session, progress, hold) = await EnterAsync(repository, id, ct);
         long size;
         try
         {
@@ -121,7 +123,7 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
         }
         finally
         {
-            progress.Lock.Release();
+            await LeaveAsync(progress, hold);
         }
         Forget(id);
         return size;
@@ -146,6 +148,11 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
         var stale = await metadata.ListUploadsUpdatedBeforeAsync(cutoff, ct);
         foreach (var session in stale) await DeleteAsync(session.Id, ct);
         var removed = stale.Count;
+        // Hashers of uploads that another node completed or cancelled.
+        foreach (var id in _progress.Keys)
+        {
+            if (await metadata.GetUploadAsync(id, ct) is null) Forget(id);
+        }
         await foreach (var id in store.ListUploadsAsync(cutoff, ct))
         {
             if (await metadata.GetUploadAsync(id, ct) is not null) continue;
@@ -163,22 +170,39 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
     }
 
     /// <summary>
-    /// Takes the upload's lock and reads its session under it. The session is checked first, so requests
-    /// for made-up ids leave no hasher behind and cannot grow the table.
+    /// Takes the upload's lock in this process, then in the metadata (other nodes), and reads its session under both. The
+    /// session is checked first, so requests for made-up ids leave no hasher behind and cannot grow the table.
     /// </summary>
-    private async Task<(UploadSession Session, Progress Progress)> EnterAsync(string repository, string id, CancellationToken ct)
+    private async Task<(UploadSession Session, Progress Progress, IAsyncDisposable Hold)> EnterAsync(string repository, string id, CancellationToken ct)
     {
         await GetAsync(repository, id, ct);
         var progress = _progress.GetOrAdd(id, static _ => new Progress(IncrementalHash.CreateHash(HashAlgorithmName.SHA256), -1));
         await progress.Lock.WaitAsync(ct);
+        IAsyncDisposable? hold = null;
         try
         {
-            return (await GetAsync(repository, id, ct), progress);
+            hold = await metadata.LockUploadAsync(id, ct);
+            var session = await GetAsync(repository, id, ct);
+            // A hasher new to this process can follow an upload that holds nothing yet (started on another node).
+            if (progress.Offset < 0 && session.Size == 0) progress.Offset = 0;
+            return (session, progress, hold);
         }
         catch
         {
-            progress.Lock.Release();
+            await LeaveAsync(progress, hold);
             throw;
+        }
+    }
+
+    private static async Task LeaveAsync(Progress progress, IAsyncDisposable? hold)
+    {
+        try
+        {
+            if (hold is not null) await hold.DisposeAsync();
+        }
+        finally
+        {
+            progress.Lock.Release();
         }
     }
 

@@ -82,7 +82,7 @@ internal sealed class RegistryApi(BlobEndpoints blobs, UploadEndpoints uploads, 
             }
             throw new RegistryException(ErrorCode.Denied, "requested access to the resource is denied", detail);
         }
-        if (route.Kind == RouteKind.Manifest && method == "GET") limits.Count(ctx, caller);
+        if (route.Kind == RouteKind.Manifest && method == "GET") await limits.CountAsync(ctx, caller);
     }
 
     /// <summary>Pushes and deletes go to the audit log.</summary>

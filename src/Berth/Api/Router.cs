@@ -12,6 +12,8 @@ internal enum Surface
     Token,
     Management,
     Search,
+    Live,
+    Ready,
 }
 
 /// <summary>
@@ -19,7 +21,7 @@ internal enum Surface
 /// It runs after <see cref="RequestTarget"/>, so it sees the path as sent and a dot segment cannot lead from one
 /// surface into another.
 /// </summary>
-internal sealed class Router(RegistryApi registry, TokenEndpoint token, ManagementApi management, Authenticator auth, ILogger<Router> log)
+internal sealed class Router(RegistryApi registry, TokenEndpoint token, ManagementApi management, Health health, Authenticator auth, ILogger<Router> log)
 {
     private const string ManagementPrefix = "/api/v1/";
 
@@ -32,6 +34,8 @@ internal sealed class Router(RegistryApi registry, TokenEndpoint token, Manageme
         "/token" => Surface.Token,
         _ when path.StartsWith(ManagementPrefix, StringComparison.Ordinal) => Surface.Management,
         "/v1/search" => Surface.Search,
+        "/healthz" => Surface.Live,
+        "/readyz" => Surface.Ready,
         // "/ui" (pages) goes here.
         _ => Surface.None,
     };
@@ -47,6 +51,8 @@ internal sealed class Router(RegistryApi registry, TokenEndpoint token, Manageme
             Surface.Token => token.HandleAsync(ctx),
             Surface.Management => management.HandleAsync(ctx, path[ManagementPrefix.Length..]),
             Surface.Search => management.SearchAsync(ctx),
+            Surface.Live => Health.LiveAsync(ctx),
+            Surface.Ready => health.ReadyAsync(ctx),
             _ => NotFoundAsync(ctx),
         };
     }

@@ -34,7 +34,7 @@ internal sealed record TokenClaims(Caller Caller)
 }
 
 /// <summary>
-/// Signs and validates the registry's JWTs with an ES256 key kept in the data directory (or <c>tokenKey</c>).
+/// Signs and validates the registry's JWTs with an ES256 key that every node shares (kept by <see cref="ISharedSecrets"/>).
 /// Access tokens are short-lived and list what was granted; refresh tokens (docker's identity token) only name the
 /// account and the access token it signed in with, and are re-checked against the database when used.
 /// </summary>
@@ -77,13 +77,15 @@ internal sealed class TokenIssuer
 
     public TimeSpan Lifetime { get; }
 
-    public TokenIssuer(string keyPath, string service, TimeSpan lifetime, TimeProvider time, long cacheBytes = CacheBytes)
+    /// <param name="keyPem">The ES256 private key as PKCS#8 PEM (<see cref="NewKeyPem"/> makes one).</param>
+    public TokenIssuer(string keyPem, string service, TimeSpan lifetime, TimeProvider time, long cacheBytes = CacheBytes)
     {
         _validated = new BoundedCache<TokenHash, TokenClaims>(cacheBytes);
         Service = service;
         Lifetime = lifetime;
         _time = time;
-        var ecdsa = LoadOrCreateKey(keyPath);
+        var ecdsa = ECDsa.Create();
+        ecdsa.ImportFromPem(keyPem);
         _key = new ECDsaSecurityKey(ecdsa) { KeyId = KeyId(ecdsa) };
         _signing = new SigningCredentials(_key, SecurityAlgorithms.EcdsaSha256);
         _validation = new TokenValidationParameters
@@ -104,29 +106,11 @@ internal sealed class TokenIssuer
         };
     }
 
-    /// <summary>The key file holds a PKCS#8 PEM private key, readable by the owner only.</summary>
-    private static ECDsa LoadOrCreateKey(string path)
+    /// <summary>A new P-256 private key as PKCS#8 PEM, for the secrets store to keep.</summary>
+    public static string NewKeyPem()
     {
-        var ecdsa = ECDsa.Create();
-        if (File.Exists(path))
-        {
-            ecdsa.ImportFromPem(File.ReadAllText(path));
-            return ecdsa;
-        }
-        ecdsa.GenerateKey(ECCurve.NamedCurves.nistP256);
-        Core.Storage.PrivateFiles.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temp = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var f = new FileStream(temp, options))
-        using (var w = new StreamWriter(f))
-        {
-            w.Write(ecdsa.ExportPkcs8PrivateKeyPem());
-            w.Flush();
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: false);
-        return ecdsa;
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return ecdsa.ExportPkcs8PrivateKeyPem();
     }
 
     private static string KeyId(ECDsa key) => Secrets.Base64Url(SHA256.HashData(key.ExportSubjectPublicKeyInfo()).AsSpan(0, 15));

@@ -21,6 +21,8 @@ internal sealed class Backends
     public required ITokens Tokens { get; init; }
     public required IAuditLog AuditLog { get; init; }
     public required IEventLog Events { get; init; }
+    public required ILimitCounters Counters { get; init; }
+    public required ISharedSecrets Secrets { get; init; }
 
     /// <summary>
     /// Opens the metadata backend. With <paramref name="create"/> (serve) a missing registry is created; without (the
@@ -42,6 +44,9 @@ internal sealed class Backends
                     Tokens = new SqliteTokens(database),
                     AuditLog = new SqliteAuditLog(database),
                     Events = new SqliteEventLog(database),
+                    // One node: the counters live in its memory, the secrets in its data directory.
+                    Counters = new MemoryLimitCounters(),
+                    Secrets = new FileSecrets(Path.GetFullPath(options.Data)),
                 };
             case MetadataOptions.PostgresType:
                 var postgres = await OpenPostgresAsync(options.Metadata.Postgres.ConnectionString!, create, time, ct);
@@ -102,7 +107,7 @@ internal sealed class Backends
     {
         var access = new AccessControl(Accounts, Repositories, time);
         var audit = new AuditTrail(AuditLog, access, time);
-        var throttle = new LoginThrottle(time, options.Auth.LoginMaxFailures, options.Auth.LoginLockout);
+        var throttle = new LoginThrottle(Counters, time, options.Auth.LoginMaxFailures, options.Auth.LoginLockout);
         return new AccessServices(
             access,
             audit,
@@ -111,6 +116,12 @@ internal sealed class Backends
             new SignInService(Accounts, Tokens, audit, throttle, time),
             new RepositoryDirectory(Repositories, access));
     }
+
+    /// <summary>The token signing key: the file <c>auth.tokenKey</c> names, else the one the backend's secrets keep (created on first use).</summary>
+    public Task<string> TokenKeyAsync(BerthOptions options, CancellationToken ct) =>
+        options.Auth.TokenKey is { } path
+            ? new FileSecrets(Path.GetDirectoryName(Path.GetFullPath(path))!).GetOrAddAsync(Path.GetFileName(path), Auth.TokenIssuer.NewKeyPem, ct)
+            : Secrets.GetOrAddAsync("token-key.pem", Auth.TokenIssuer.NewKeyPem, ct);
 
     private static StartupException Unknown(string key, string name) => new($"{key}: unknown backend \"{name}\"", ExitCodes.Usage);
 }

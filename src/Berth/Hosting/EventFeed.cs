@@ -5,10 +5,10 @@ using Berth.Core.Registry;
 namespace Berth.Hosting;
 
 /// <summary>
-/// Reads the events outbox (<see cref="IEventLog"/>) every <see cref="Period"/> from where it last stopped (the newest
-/// event at start: the caches are empty then) and drops what this process cached about each change, so a change made by
-/// another process on the same database (a CLI verb, another node) is served within about a second rather than once
-/// <see cref="AccessControl.CacheTtl"/> runs out. This process's own changes come back too; dropping those again costs
+/// Reads the events outbox (<see cref="IEventLog"/>) from where it last stopped (the newest event at start: the caches
+/// are empty then) whenever the backend signals new events (PostgreSQL's NOTIFY), and at least every <see cref="Period"/>,
+/// and drops what this process cached about each change, so a change made by another process on the same database (a CLI
+/// verb, another node) is served within a second at most rather than once <see cref="AccessControl.CacheTtl"/> runs out. This process's own changes come back too; dropping those again costs
 /// one more database read, and keeps the feed free of any notion of who wrote what.
 /// </summary>
 internal sealed partial class EventFeed(IEventLog events, RegistryCache cache, AccessControl access, TimeProvider time, ILogger<EventFeed> log) : BackgroundService
@@ -22,17 +22,18 @@ internal sealed partial class EventFeed(IEventLog events, RegistryCache cache, A
         try
         {
             var cursor = await events.LastIdAsync(stoppingToken);
-            using var timer = new PeriodicTimer(Period, time);
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (true)
             {
                 try
                 {
+                    await events.WaitAsync(cursor, Period, stoppingToken);
                     cursor = await DrainAsync(cursor, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    // The cursor stays where it was: the same events are read again at the next tick.
+                    // The cursor stays where it was: the same events are read again after a pause.
                     Failed(e);
+                    await Task.Delay(Period, time, stoppingToken);
                 }
             }
         }

@@ -75,8 +75,8 @@ public static class ServerHost
         services.AddSingleton(access.Tokens);
         services.AddSingleton(access.SignIn);
         services.AddSingleton(access.Directory);
-        services.AddSingleton(new PullLimiter(time, options.Auth.PullLimitWindow));
-        services.AddSingleton(new TokenIssuer(options.Auth.TokenKey ?? Path.Combine(Path.GetFullPath(options.Data), "token-key.pem"), "berth", options.Auth.TokenLifetime, time));
+        services.AddSingleton(new PullLimiter(backends.Counters, time, options.Auth.PullLimitWindow));
+        services.AddSingleton(new TokenIssuer(await backends.TokenKeyAsync(options, ct), "berth", options.Auth.TokenLifetime, time));
         services.AddSingleton<Authenticator>();
         services.AddSingleton<PullLimits>();
         services.AddSingleton<TokenEndpoint>();
@@ -91,6 +91,7 @@ public static class ServerHost
         services.AddSingleton<ManifestEndpoints>();
         services.AddSingleton<ListEndpoints>();
         services.AddSingleton<RegistryApi>();
+        services.AddSingleton<Health>();
         // Periodic work: one line per job (GC, retention, scrub, scans to come).
         services.AddSingleton<IScheduledJob, UploadExpiry>();
         services.AddSingleton<IScheduledJob, EventPrune>();

@@ -7,15 +7,13 @@ namespace Berth.Tests.Access;
 
 /// <summary>The cache of validated access tokens: what enters it, how long it serves, how big it gets.</summary>
 [Collection(HeapMeasurements.Name)]
-public sealed class TokenCacheTests(ITestOutputHelper output) : IDisposable
+public sealed class TokenCacheTests(ITestOutputHelper output)
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("berth-tokens-").FullName;
+    private readonly string _key = TokenIssuer.NewKeyPem();
     private readonly ManualTime _time = new(DateTimeOffset.UtcNow);
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     private TokenIssuer NewIssuer(long cacheBytes = TokenIssuer.CacheBytes) =>
-        new(Path.Combine(_dir, "token-key.pem"), "berth", TimeSpan.FromMinutes(5), _time, cacheBytes);
+        new(_key, "berth", TimeSpan.FromMinutes(5), _time, cacheBytes);
 
     private static string Issue(TokenIssuer issuer, string repository = "team/app") =>
         issuer.IssueAccess(new Caller(AccountKind.User, "alice"), [new AccessEntry("repository", repository, ["pull"])]).Token;
@@ -49,7 +47,7 @@ public sealed class TokenCacheTests(ITestOutputHelper output) : IDisposable
         Assert.Null(issuer.Validated(forged));
         Assert.Equal(0, issuer.CachedBytes);
         // Signed by another key: refused, not cached.
-        var other = new TokenIssuer(Path.Combine(_dir, "other-key.pem"), "berth", TimeSpan.FromMinutes(5), _time);
+        var other = new TokenIssuer(TokenIssuer.NewKeyPem(), "berth", TimeSpan.FromMinutes(5), _time);
         var foreign = Issue(other);
         Assert.Null(await issuer.ValidateAccessAsync(foreign));
         Assert.Null(issuer.Validated(foreign));

@@ -137,13 +137,13 @@ public sealed class TokenTests(AuthServer server) : IClassFixture<AuthServer>, I
     public async Task AnExpiredTokenIsRefused()
     {
         // Signed with the server's own key, an hour ago, with the server's lifetime: long expired.
-        var keyPath = Path.Combine(server.DataDirectory, "token-key.pem");
+        var key = File.ReadAllText(Path.Combine(server.DataDirectory, "token-key.pem"));
         var past = new FixedTime(DateTimeOffset.UtcNow.AddHours(-1));
-        var issuer = new TokenIssuer(keyPath, "berth", TimeSpan.FromMinutes(5), past);
+        var issuer = new TokenIssuer(key, "berth", TimeSpan.FromMinutes(5), past);
         var (token, _) = issuer.IssueAccess(new Core.Access.Caller(Core.Access.AccountKind.User, "admin"), [new AccessEntry("repository", Repo, ["pull"])]);
         await AssertRefused(token);
         // The same issuer at the present time makes a token the server takes: the refusal above was the expiry.
-        var now = new TokenIssuer(keyPath, "berth", TimeSpan.FromMinutes(5), TimeProvider.System);
+        var now = new TokenIssuer(key, "berth", TimeSpan.FromMinutes(5), TimeProvider.System);
         using var r = await PullWith(now.IssueAccess(new Core.Access.Caller(Core.Access.AccountKind.User, "admin"), [new AccessEntry("repository", Repo, ["pull"])]).Token);
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
     }
