@@ -21,10 +21,26 @@ public sealed class PostgresDatabase : IAsyncDisposable
     private readonly NpgsqlDataSource _source;
     private readonly TimeProvider _time;
 
-    private PostgresDatabase(NpgsqlDataSource source, TimeProvider time)
+    /// <summary>
+    /// Connections held for long (upload locks, the LISTEN connection) come from a pool of their own, so that holders
+    /// waiting for a query connection can never have taken every one of them.
+    /// </summary>
+    private readonly NpgsqlDataSource _sessions;
+
+    private readonly Lazy<EventListener> _listener;
+
+    private PostgresDatabase(string connectionString, TimeProvider time)
     {
-        _source = source;
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConnectionStringBuilder.ApplicationName ??= "berth";
+        _source = builder.Build();
+        var sessions = new NpgsqlDataSourceBuilder(connectionString);
+        sessions.ConnectionStringBuilder.ApplicationName = (sessions.ConnectionStringBuilder.ApplicationName ?? "berth") + " (locks)";
+        // A held connection is idle on the wire: keepalives find a dead server, so a lost lock or listener is noticed.
+        if (sessions.ConnectionStringBuilder.KeepAlive == 0) sessions.ConnectionStringBuilder.KeepAlive = 30;
+        _sessions = sessions.Build();
         _time = time;
+        _listener = new(() => new EventListener(_sessions, time));
     }
 
     /// <summary>
@@ -34,9 +50,7 @@ public sealed class PostgresDatabase : IAsyncDisposable
     /// </summary>
     public static async Task<PostgresDatabase> OpenAsync(string connectionString, TimeProvider time, CancellationToken ct, bool create = true)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        builder.ConnectionStringBuilder.ApplicationName ??= "berth";
-        var db = new PostgresDatabase(builder.Build(), time);
+        var db = new PostgresDatabase(connectionString, time);
         try
         {
             await db.MigrateAsync(create, ct);
@@ -76,9 +90,153 @@ public sealed class PostgresDatabase : IAsyncDisposable
         await tx.CommitAsync(ct);
     }
 
+    internal TimeProvider Time => _time;
+
     internal ValueTask<NpgsqlConnection> ConnectAsync(CancellationToken ct) => _source.OpenConnectionAsync(ct);
 
-    public ValueTask DisposeAsync() => _source.DisposeAsync();
+    /// <summary>
+    /// Holds the advisory lock <paramref name="key"/> on a connection of its own, in a transaction, until disposed; the
+    /// server lets go by itself when the process or its connection dies.
+    /// </summary>
+    internal async Task<IAsyncDisposable> HoldAsync(long key, CancellationToken ct)
+    {
+        var c = await _sessions.OpenConnectionAsync(ct);
+        try
+        {
+            var tx = await c.BeginTransactionAsync(ct);
+            await Sql.Exec(c, tx, "SELECT pg_advisory_xact_lock(@k)", ct, ("@k", key));
+            return new Hold(c, tx);
+        }
+        catch
+        {
+            // Cancelled while waiting: closing the connection ends the transaction and its place in the queue.
+            await c.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class Hold(NpgsqlConnection c, NpgsqlTransaction tx) : IAsyncDisposable
+    {
+        private int _released;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0) return;
+            try
+            {
+                await tx.RollbackAsync();
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                // The connection broke: the server ended the transaction, and the lock with it.
+            }
+            finally
+            {
+                await c.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>This process's one listener on <see cref="EventsChannel"/>, started at first use.</summary>
+    internal EventListener Listener => _listener.Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_listener.IsValueCreated) await _listener.Value.DisposeAsync();
+        await _sessions.DisposeAsync();
+        await _source.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// LISTEN on <see cref="PostgresDatabase.EventsChannel"/> on one connection per process, so a reader of the outbox learns of
+/// another node's events at once instead of at its next poll. Each notification (its payload the newest event id) wakes
+/// every waiter; a lost connection is opened again after a second, and waiters are woken then too, since notifications
+/// sent meanwhile were missed.
+/// </summary>
+internal sealed class EventListener : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _source;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();
+    private readonly Task _loop;
+    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _newest;
+
+    public EventListener(NpgsqlDataSource source, TimeProvider time)
+    {
+        _source = source;
+        _time = time;
+        _loop = Task.Run(ListenAsync);
+    }
+
+    /// <summary>Returns when an event after <paramref name="afterId"/> was notified (at once if one already was), else after <paramref name="maxWait"/>.</summary>
+    public async Task WaitAsync(long afterId, TimeSpan maxWait, CancellationToken ct)
+    {
+        Task signal;
+        lock (_gate)
+        {
+            if (_newest > afterId) return;
+            signal = _next.Task;
+        }
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var delay = Task.Delay(maxWait, _time, cancel.Token);
+        await Task.WhenAny(signal, delay);
+        await cancel.CancelAsync();
+        ct.ThrowIfCancellationRequested();
+    }
+
+    private void Wake(long newest)
+    {
+        TaskCompletionSource woken;
+        lock (_gate)
+        {
+            if (newest > _newest) _newest = newest;
+            woken = _next;
+            _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        woken.TrySetResult();
+    }
+
+    private async Task ListenAsync()
+    {
+        var ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var c = await _source.OpenConnectionAsync(ct);
+                c.Notification += (_, n) => Wake(long.TryParse(n.Payload, out var id) ? id : 0);
+                await Sql.Exec(c, null, $"LISTEN {PostgresDatabase.EventsChannel}", ct);
+                Wake(0);
+                while (true) await c.WaitAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or System.IO.IOException or TimeoutException)
+            {
+                Wake(0);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop;
+        _stop.Dispose();
+    }
 }
 
 /// <summary>The PostgreSQL dialect's counterparts of <see cref="Sql"/>'s SQLite helpers (parameters are @name).</summary>

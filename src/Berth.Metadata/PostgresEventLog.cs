@@ -24,6 +24,9 @@ public sealed class PostgresEventLog(PostgresDatabase db) : IEventLog
         return Convert.ToInt64(await Scalar(c, tx, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq", ct));
     }
 
+    /// <summary>Woken by the NOTIFY every event insert sends, through this process's one LISTEN connection.</summary>
+    public Task WaitAsync(long afterId, TimeSpan maxWait, CancellationToken ct) => db.Listener.WaitAsync(afterId, maxWait, ct);
+
     public async Task<int> PruneBeforeAsync(DateTimeOffset before, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Security.Cryptography;
+using System.Text;
 using Berth.Core;
 using Berth.Core.Metadata;
 using static Berth.Metadata.Sql;
@@ -15,6 +17,14 @@ public sealed class PostgresUploadSessions(PostgresDatabase db) : IUploadSession
         await Exec(c, null, "INSERT INTO uploads (id, repository, size, started, updated) VALUES (@id, @r, @s, @t, @u)", ct,
             ("@id", session.Id), ("@r", session.Repository), ("@s", session.Size), ("@t", Ms(session.Started)), ("@u", Ms(session.Updated)));
     }
+
+    /// <summary>
+    /// An advisory lock keyed by a 64-bit hash of the id, held in a transaction on a connection of its own (nothing in the
+    /// session's row, so the holder's updates through other connections do not wait); released when disposed, or by the
+    /// server when the holder's process or connection dies.
+    /// </summary>
+    public Task<IAsyncDisposable> LockUploadAsync(string id, CancellationToken ct) =>
+        db.HoldAsync(BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes("upload:" + id))), ct);
 
     public async Task<UploadSession?> GetUploadAsync(string id, CancellationToken ct)
     {

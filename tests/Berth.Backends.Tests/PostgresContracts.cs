@@ -42,7 +42,8 @@ public sealed class PostgresScratch : IAsyncDisposable
         var db = await PostgresDatabase.OpenAsync(await ConnectionStringAsync(), time ?? TimeProvider.System, CancellationToken.None);
         lock (_opened) _opened.Add(db);
         return new Stores(new PostgresUploadSessions(db), new PostgresBlobLinks(db), new PostgresManifestIndex(db), new PostgresRepositories(db),
-            new PostgresAccounts(db), new PostgresTokens(db), new PostgresAuditLog(db), new PostgresEventLog(db));
+            new PostgresAccounts(db), new PostgresTokens(db), new PostgresAuditLog(db), new PostgresEventLog(db),
+            new PostgresLimitCounters(db), new PostgresSharedSecrets(db));
     }
 
     public async ValueTask DisposeAsync()
@@ -106,6 +107,20 @@ public sealed class PostgresEventLogTests : EventLogContract
 }
 
 public sealed class PostgresAuditLogTests : AuditLogContract
+{
+    private readonly PostgresScratch _db = new();
+    protected override Task<Stores> OpenAsync() => _db.OpenAsync();
+    public override async Task DisposeAsync() => await _db.DisposeAsync();
+}
+
+public sealed class PostgresLimitCountersTests : LimitCountersContract
+{
+    private readonly PostgresScratch _db = new();
+    protected override Task<Stores> OpenAsync() => _db.OpenAsync();
+    public override async Task DisposeAsync() => await _db.DisposeAsync();
+}
+
+public sealed class PostgresSharedSecretsTests : SharedSecretsContract
 {
     private readonly PostgresScratch _db = new();
     protected override Task<Stores> OpenAsync() => _db.OpenAsync();

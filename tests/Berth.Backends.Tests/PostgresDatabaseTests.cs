@@ -33,7 +33,7 @@ public sealed class PostgresDatabaseTests : IAsyncLifetime
         start.Set();
         var stores = await Task.WhenAll(opens);
         Assert.Equal(8, stores.Length);
-        Assert.Equal("1,2", await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"));
+        Assert.Equal("1,2,3", await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"));
         Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM pg_tables WHERE tablename = 'events'"));
         await stores[3].Uploads.CreateUploadAsync(new Core.Metadata.UploadSession("u1", "team/app", 0, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow), default);
         Assert.NotNull(await stores[5].Uploads.GetUploadAsync("u1", default));
@@ -45,7 +45,7 @@ public sealed class PostgresDatabaseTests : IAsyncLifetime
         await _db.OpenAsync();
         await ScalarAsync("INSERT INTO schema_version (version, applied) VALUES (99, 0)");
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _db.OpenAsync());
-        Assert.Equal("the database has schema version 99, newer than this Berth knows (2); upgrade Berth", e.Message);
+        Assert.Equal("the database has schema version 99, newer than this Berth knows (3); upgrade Berth", e.Message);
     }
 
     [Fact]
@@ -64,5 +64,48 @@ public sealed class PostgresDatabaseTests : IAsyncLifetime
         Assert.True(await listener.WaitAsync(TimeSpan.FromSeconds(5)));
         while (await listener.WaitAsync(TimeSpan.FromMilliseconds(200))) { }
         lock (received) Assert.Equal([$"berth_events {id}"], received);
+    }
+
+    [Fact]
+    public async Task AWaiterOnOneNodeWakesWhenAnotherNodeWritesAnEvent()
+    {
+        var reader = await _db.OpenAsync();
+        var writer = await _db.OpenAsync();
+        var cursor = await reader.Events.LastIdAsync(default);
+        // The first wait starts this node's listener; once it has returned, the LISTEN is in place.
+        await reader.Events.WaitAsync(cursor, TimeSpan.FromSeconds(30), default).WaitAsync(TimeSpan.FromSeconds(10));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var waiting = reader.Events.WaitAsync(cursor, TimeSpan.FromSeconds(30), default);
+        await Task.Delay(200);
+        Assert.False(waiting.IsCompleted);
+        await writer.Accounts.CreateAccountAsync(new Core.Access.Account("alice", Core.Access.AccountKind.User, "hash", false, Core.Access.Visibility.Private, DateTimeOffset.UtcNow), default);
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10));
+        // A cursor behind the newest notified event does not wait at all.
+        await reader.Events.WaitAsync(cursor, TimeSpan.FromMinutes(5), default).WaitAsync(TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public async Task AnUploadHeldOnOneNodeWaitsOnAnotherUntilReleasedOrTheHolderDies()
+    {
+        var one = await _db.OpenAsync();
+        var two = await _db.OpenAsync();
+        var held = await one.Uploads.LockUploadAsync("u1", default);
+        var waiting = two.Uploads.LockUploadAsync("u1", default);
+        await Task.Delay(300);
+        Assert.False(waiting.IsCompleted);
+        await held.DisposeAsync();
+        var second = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The holder's connection dies (its process was killed): the server lets go.
+        var third = one.Uploads.LockUploadAsync("u1", default);
+        await Task.Delay(300);
+        Assert.False(third.IsCompleted);
+        Assert.Equal(true, await ScalarAsync($"""
+            SELECT bool_and(pg_terminate_backend(l.pid)) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND a.datname = '{_db.Name}'
+            """));
+        await (await third.WaitAsync(TimeSpan.FromSeconds(10))).DisposeAsync();
+        await second.DisposeAsync(); // its connection is gone: releasing it again is harmless
     }
 }

@@ -179,5 +179,33 @@ internal static class PostgresSchema
         CREATE INDEX repositories_name_trgm ON repositories USING gin (name gin_trgm_ops);
         CREATE INDEX repository_settings_description_trgm ON repository_settings USING gin (lower(description) gin_trgm_ops);
         """,
+        """
+        -- State the nodes share (ILimitCounters, ISharedSecrets). Times as the caller gives them, in Unix milliseconds.
+        -- Pull windows: the last call's verdict is kept with the count so one upsert can both count and answer.
+        CREATE TABLE limit_windows (
+            key text COLLATE "C" PRIMARY KEY,
+            start bigint NOT NULL,
+            length bigint NOT NULL,
+            count integer NOT NULL,
+            allowed boolean NOT NULL
+        );
+        CREATE INDEX limit_windows_end ON limit_windows((start + length));
+
+        CREATE TABLE limit_failures (
+            key text COLLATE "C" PRIMARY KEY,
+            failures integer NOT NULL,
+            last_failure bigint NOT NULL,
+            locked_until bigint,
+            lockout bigint NOT NULL
+        );
+        CREATE INDEX limit_failures_end ON limit_failures((greatest(last_failure + lockout, coalesce(locked_until, 0))));
+
+        -- Small secrets every node must agree on (the token signing key): the first value stored wins, and never changes.
+        CREATE TABLE secrets (
+            name text COLLATE "C" PRIMARY KEY,
+            value text NOT NULL,
+            created bigint NOT NULL
+        );
+        """,
     ];
 }

@@ -60,6 +60,9 @@ internal sealed class Backends
                     Tokens = new PostgresTokens(postgres),
                     AuditLog = new PostgresAuditLog(postgres),
                     Events = new PostgresEventLog(postgres),
+                    // Every node: the counters and the token key live in the database they share.
+                    Counters = new PostgresLimitCounters(postgres),
+                    Secrets = new PostgresSharedSecrets(postgres),
                 };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);
