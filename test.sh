@@ -39,6 +39,11 @@ need ss iproute2
 need docker-registry docker-registry
 need wrk wrk
 
+log "a throwaway PostgreSQL for the PostgreSQL backend's tests (stopped at exit)"
+. tests/servers/postgres.sh
+postgres_start
+trap postgres_stop EXIT
+
 log "build (Release)"
 dotnet build Berth.slnx -c Release -warnaserror -nologo -v quiet
 

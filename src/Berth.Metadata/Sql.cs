@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Berth.Core;
 using Microsoft.Data.Sqlite;
 
@@ -137,29 +138,37 @@ internal static class Sql
         return changed;
     }
 
-    public static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
+    // The plain ADO.NET helpers below serve both dialects (SQLite and PostgreSQL): parameters are (name, value) pairs, null
+    // sent as NULL.
+    public static DbCommand Command(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {
         var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = sql;
-        foreach (var (name, value) in parameters) cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        foreach (var (name, value) in parameters)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            cmd.Parameters.Add(p);
+        }
         return cmd;
     }
 
-    public static async Task<int> Exec(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
+    public static async Task<int> Exec(DbConnection c, DbTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
     {
         await using var cmd = Command(c, tx, sql, p);
         return await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public static async Task<object?> Scalar(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
+    public static async Task<object?> Scalar(DbConnection c, DbTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
     {
         await using var cmd = Command(c, tx, sql, p);
         var v = await cmd.ExecuteScalarAsync(ct);
         return v is DBNull ? null : v;
     }
 
-    public static async Task<List<string>> Strings(SqliteConnection c, SqliteTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
+    public static async Task<List<string>> Strings(DbConnection c, DbTransaction? tx, string sql, CancellationToken ct, params (string, object?)[] p)
     {
         await using var cmd = Command(c, tx, sql, p);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -168,7 +177,7 @@ internal static class Sql
         return result;
     }
 
-    public static async Task<List<T>> Rows<T>(SqliteConnection c, SqliteTransaction? tx, string sql, Func<SqliteDataReader, T> map, CancellationToken ct, params (string, object?)[] p)
+    public static async Task<List<T>> Rows<T>(DbConnection c, DbTransaction? tx, string sql, Func<DbDataReader, T> map, CancellationToken ct, params (string, object?)[] p)
     {
         await using var cmd = Command(c, tx, sql, p);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -176,4 +185,6 @@ internal static class Sql
         while (await reader.ReadAsync(ct)) result.Add(map(reader));
         return result;
     }
+
+    public static string? Text(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 }

@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Berth.Core.Access;
 using Berth.Core.Metadata;
-using Microsoft.Data.Sqlite;
 using static Berth.Metadata.Sql;
 
 namespace Berth.Metadata;
@@ -25,7 +25,7 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
 
     private const string AccountColumns = "name, kind, password_hash, admin, default_visibility, created";
 
-    private static Account ReadAccount(SqliteDataReader r) => new(r.GetString(0), ParseKind(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2),
+    private static Account ReadAccount(DbDataReader r) => new(r.GetString(0), ParseKind(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2),
         r.GetInt64(3) != 0, r.GetString(4) == "public" ? Visibility.Public : Visibility.Private, Time(r.GetInt64(5)));
 
     public async Task<int> CountUsersAsync(CancellationToken ct)

@@ -1,5 +1,5 @@
+using System.Data.Common;
 using Berth.Core.Metadata;
-using Microsoft.Data.Sqlite;
 using static Berth.Metadata.Sql;
 
 namespace Berth.Metadata;
@@ -29,8 +29,6 @@ public sealed class SqliteEventLog(SqliteDatabase db) : IEventLog
         return await Exec(c, null, "DELETE FROM events WHERE time < $t", ct, ("$t", Ms(before)));
     }
 
-    private static RegistryEvent Read(SqliteDataReader r) => new(r.GetInt64(0), Time(r.GetInt64(1)), r.GetString(2), Text(r, 3), Text(r, 4), Text(r, 5),
+    private static RegistryEvent Read(DbDataReader r) => new(r.GetInt64(0), Time(r.GetInt64(1)), r.GetString(2), Text(r, 3), Text(r, 4), Text(r, 5),
         Text(r, 6), Text(r, 7), Text(r, 8));
-
-    private static string? Text(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 }

@@ -1,7 +1,7 @@
+using System.Data.Common;
 using System.Text.Json;
 using Berth.Core.Access;
 using Berth.Core.Metadata;
-using Microsoft.Data.Sqlite;
 using static Berth.Metadata.Sql;
 
 namespace Berth.Metadata;
@@ -46,7 +46,7 @@ public sealed class SqliteRepositories(SqliteDatabase db) : IRepositories
     private static string? Json(IReadOnlyList<string>? list) =>
         list is null ? null : JsonSerializer.Serialize(list, RepositoryJson.Default.IReadOnlyListString);
 
-    private static RepositoryEntry ReadEntry(SqliteDataReader r) =>
+    private static RepositoryEntry ReadEntry(DbDataReader r) =>
         new(r.GetString(0), r.GetString(1) == "public" ? Visibility.Public : Visibility.Private, r.IsDBNull(2) ? null : r.GetString(2));
 
     public async Task<IReadOnlyList<string>> ListAsync(RepositoryFilter readable, string? last, int limit, CancellationToken ct)

@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Berth.Core.Access;
 using Berth.Core.Metadata;
-using Microsoft.Data.Sqlite;
 using static Berth.Metadata.Sql;
 
 namespace Berth.Metadata;
@@ -9,7 +9,7 @@ public sealed class SqliteTokens(SqliteDatabase db) : ITokens
 {
     private const string TokenColumns = "id, account, name, secret_hash, scopes, created, expires, revoked";
 
-    private static AccessToken ReadToken(SqliteDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3),
+    private static AccessToken ReadToken(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3),
         r.GetString(4).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(TokenScope.Parse).OfType<TokenScope>().ToList(),
         Time(r.GetInt64(5)), r.IsDBNull(6) ? null : Time(r.GetInt64(6)), r.IsDBNull(7) ? null : Time(r.GetInt64(7)));
 

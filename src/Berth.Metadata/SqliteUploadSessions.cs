@@ -1,6 +1,6 @@
+using System.Data.Common;
 using Berth.Core;
 using Berth.Core.Metadata;
-using Microsoft.Data.Sqlite;
 using static Berth.Metadata.Sql;
 
 namespace Berth.Metadata;
@@ -62,6 +62,6 @@ public sealed class SqliteUploadSessions(SqliteDatabase db) : IUploadSessions
         return await Rows(c, null, $"SELECT {Columns} FROM uploads WHERE updated < $t LIMIT 10000", Read, ct, ("$t", Ms(cutoff)));
     }
 
-    private static UploadSession Read(SqliteDataReader r) => new(r.GetString(0), r.GetString(1), r.GetInt64(2), Time(r.GetInt64(3)), Time(r.GetInt64(4)),
+    private static UploadSession Read(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetInt64(2), Time(r.GetInt64(3)), Time(r.GetInt64(4)),
         r.IsDBNull(5) ? null : Digest.Parse(r.GetString(5)));
 }

@@ -152,6 +152,30 @@ public abstract class EventLogContract : StoreContract
     }
 
     [Fact]
+    public async Task AReaderFollowingConcurrentWritersMissesNoEvent()
+    {
+        // Ids must become visible in id order: a reader that saw id N and then asks after N would skip forever an id
+        // below N that committed later (a database sequence alone gives that race).
+        var writing = Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 25; i++) await BlobAsync($"team/app{w}", $"blob {w} {i}");
+        })));
+        var seen = new List<long>();
+        long cursor = 0;
+        while (true)
+        {
+            var done = writing.IsCompleted;
+            var page = await S.Events.ReadAfterAsync(cursor, 1000, Ct);
+            seen.AddRange(page.Select(e => e.Id));
+            if (page.Count > 0) cursor = page[^1].Id;
+            if (done && page.Count == 0) break;
+        }
+        await writing;
+        Assert.Equal(100, seen.Count);
+        Assert.Equal((await AfterAsync(0)).Select(e => e.Id), seen);
+    }
+
+    [Fact]
     public async Task WaitingEndsByTheDeadlineAtTheLatest()
     {
         var cursor = await S.Events.LastIdAsync(Ct);

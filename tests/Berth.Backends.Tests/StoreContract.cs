@@ -25,7 +25,7 @@ public abstract class StoreContract : IDisposable, IAsyncLifetime
 
     public async Task InitializeAsync() => S = await OpenAsync();
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public virtual Task DisposeAsync() => Task.CompletedTask;
 
     public void Dispose() => Temp.Dispose();
 

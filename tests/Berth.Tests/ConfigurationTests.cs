@@ -211,6 +211,15 @@ public sealed class ConfigurationSectionTests : IDisposable
     }
 
     [Fact]
+    public void PostgresIsChosenWithItsConnectionString()
+    {
+        var (options, errors) = Load("metadata:\n  type: postgres\n  postgres:\n    connectionString: Host=db;Database=berth;Username=berth;Password=s3cret\n");
+        Assert.Empty(errors);
+        Assert.Equal((MetadataOptions.PostgresType, "Host=db;Database=berth;Username=berth;Password=s3cret"),
+            (options!.Metadata.Type, options.Metadata.Postgres.ConnectionString));
+    }
+
+    [Fact]
     public void TheFlatNamesStillWork()
     {
         var (options, errors) = Load("pullLimitAnonymous: 3\npullLimitWindow: 1h\nloginLockout: 2m\ntokenKey: /k.pem\n");
@@ -225,7 +234,10 @@ public sealed class ConfigurationSectionTests : IDisposable
     [InlineData("auth: 5\n", "line 1: \"auth\" must be a section of keys")]
     [InlineData("pullLimitWindow: 1h\nauth:\n  pullLimit:\n    window: 2h\n", "line 4: \"auth.pullLimit.window\" is given twice (also as \"pullLimitWindow\" on line 1)")]
     [InlineData("storage:\n  type: s3\n", "storage.type: \"s3\" is not one of filesystem")]
-    [InlineData("metadata:\n  type: postgres\n", "metadata.type: \"postgres\" is not one of sqlite")]
+    [InlineData("metadata:\n  type: mysql\n", "metadata.type: \"mysql\" is not one of sqlite, postgres")]
+    [InlineData("metadata:\n  type: postgres\n", "metadata.postgres.connectionString: metadata.type is postgres; give the database's connection string (or BERTH_POSTGRES)")]
+    [InlineData("metadata:\n  postgres:\n    connectionString: Host=db;Password=s3cret;Colour=blue\n", "metadata.postgres.connectionString: is not a connection string (Couldn't set colour)")]
+    [InlineData("metadata:\n  postgres:\n    connectionString: Database=berth;Password=s3cret\n", "metadata.postgres.connectionString: names no Host")]
     [InlineData("pullLimitWindow: soon\n", "pullLimitWindow: \"soon\" is not a duration of at least 1s (for example 30s, 5m, 6h, 1d)")]
     public void MistakesNameTheKeyAsWritten(string yaml, string error)
     {

@@ -99,13 +99,24 @@ public sealed record FileSystemStorageOptions
     public string? Path { get; init; }
 }
 
-/// <summary>Where repositories, manifests, accounts and the audit log are kept (<c>metadata:</c>): berth.db in the data directory.</summary>
+/// <summary>
+/// Where repositories, manifests, accounts and the audit log are kept (<c>metadata:</c>): berth.db in the data directory,
+/// or a PostgreSQL database that several nodes share.
+/// </summary>
 public sealed record MetadataOptions
 {
     public const string Sqlite = "sqlite";
-    public static readonly IReadOnlyList<string> Types = [Sqlite];
+    public const string PostgresType = "postgres";
+    public static readonly IReadOnlyList<string> Types = [Sqlite, PostgresType];
 
     public string Type { get; init; } = Sqlite;
+    public PostgresMetadataOptions Postgres { get; init; } = new();
+}
+
+public sealed record PostgresMetadataOptions
+{
+    /// <summary>An Npgsql connection string; it may hold a password, so it is never logged or shown.</summary>
+    public string? ConnectionString { get; init; }
 }
 
 /// <summary>Sign-in, tokens and limits (<c>auth:</c>).</summary>

@@ -63,8 +63,12 @@ public static class Settings
         Text("storage.filesystem.path", "BERTH_STORAGE_PATH", null, "the directory of `blobs/` and `uploads/` (filesystem storage)",
             o => o.Storage.FileSystem.Path, (o, v) => o with { Storage = o.Storage with { FileSystem = o.Storage.FileSystem with { Path = v } } },
             v => string.IsNullOrWhiteSpace(v) ? "must name a directory" : null) with { DefaultNote = "`data`" },
-        OneOf("metadata.type", "BERTH_METADATA_TYPE", "where repositories, manifests, accounts and the audit log are kept (`data/berth.db`)", MetadataOptions.Types,
+        OneOf("metadata.type", "BERTH_METADATA_TYPE", "where repositories, manifests, accounts and the audit log are kept: `data/berth.db`, or a PostgreSQL database nodes share", MetadataOptions.Types,
             o => o.Metadata.Type, (o, v) => o with { Metadata = o.Metadata with { Type = v } }),
+        Text("metadata.postgres.connectionString", "BERTH_POSTGRES", null,
+            "the PostgreSQL database (`metadata.type: postgres`), as `Host=HOST;Port=5432;Database=berth;Username=berth;Password=...`; its schema is created or upgraded at start; never logged",
+            o => o.Metadata.Postgres.ConnectionString, (o, v) => o with { Metadata = o.Metadata with { Postgres = o.Metadata.Postgres with { ConnectionString = v } } },
+            PostgresConnectionError),
 
         Text("auth.tokenKey", "BERTH_TOKEN_KEY", null, "ES256 key that signs tokens (created on first start; share it between nodes)",
             o => o.Auth.TokenKey, (o, v) => o with { Auth = o.Auth with { TokenKey = v } }) with { Aliases = ["tokenKey"], DefaultNote = "`data/token-key.pem`" },
@@ -89,6 +93,10 @@ public static class Settings
     public static IEnumerable<string> CrossCheck(BerthOptions o)
     {
         if ((o.TlsCert is null) != (o.TlsKey is null)) yield return "tlsCert, tlsKey: give both the certificate and its key, or neither";
+        if (o.Metadata.Type == MetadataOptions.PostgresType && o.Metadata.Postgres.ConnectionString is null)
+        {
+            yield return "metadata.postgres.connectionString: metadata.type is postgres; give the database's connection string (or BERTH_POSTGRES)";
+        }
     }
 
     /// <summary>The configuration table of the README, one row a key: what <c>berth config keys</c> prints.</summary>
@@ -100,6 +108,20 @@ public static class Settings
         {
             var key = s.Path is null ? "" : $"`{s.Path}`" + (s.Aliases.Count > 0 ? $" (or {string.Join(", ", s.Aliases.Select(a => $"`{a}`"))})" : "");
             yield return $"| {key} | {Code(s.Env)} | {Code(s.Flag)} | {s.Default} | {s.Description} |";
+        }
+    }
+
+    /// <summary>Why a connection string cannot be used, without repeating it (it may hold a password).</summary>
+    private static string? PostgresConnectionError(string value)
+    {
+        try
+        {
+            var b = new Npgsql.NpgsqlConnectionStringBuilder(value);
+            return string.IsNullOrEmpty(b.Host) ? "names no Host" : null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException)
+        {
+            return $"is not a connection string ({e.Message.Split('(')[0].Trim()})";
         }
     }
 

@@ -50,8 +50,47 @@ internal sealed class Backends
                     Secrets = new FileSecrets(Path.GetFullPath(options.Data)),
                     JobLocks = new SqliteJobLocks(database),
                 };
+            case MetadataOptions.PostgresType:
+                var postgres = await OpenPostgresAsync(options.Metadata.Postgres.ConnectionString!, create, time, ct);
+                return new Backends
+                {
+                    Uploads = new PostgresUploadSessions(postgres),
+                    BlobLinks = new PostgresBlobLinks(postgres),
+                    Manifests = new PostgresManifestIndex(postgres),
+                    Repositories = new PostgresRepositories(postgres),
+                    Accounts = new PostgresAccounts(postgres),
+                    Tokens = new PostgresTokens(postgres),
+                    AuditLog = new PostgresAuditLog(postgres),
+                    Events = new PostgresEventLog(postgres),
+                    // Every node: the counters and the token key live in the database they share.
+                    Counters = new PostgresLimitCounters(postgres),
+                    Secrets = new PostgresSharedSecrets(postgres),
+                };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);
+        }
+    }
+
+    /// <summary>
+    /// Connects to the PostgreSQL database and creates or upgrades its schema; without <paramref name="create"/> (the verbs) a
+    /// database without Berth's schema is an error. Errors name the server and database, never the connection string (it
+    /// may hold a password).
+    /// </summary>
+    private static async Task<PostgresDatabase> OpenPostgresAsync(string connectionString, bool create, TimeProvider time, CancellationToken ct)
+    {
+        var b = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        var where = $"PostgreSQL database {b.Database ?? b.Username ?? "(default)"} on {b.Host}:{b.Port}";
+        try
+        {
+            return await PostgresDatabase.OpenAsync(connectionString, time, ct, create);
+        }
+        catch (PostgresDatabase.NoSchemaException)
+        {
+            throw new StartupException($"the {where} holds no registry; check metadata.postgres.connectionString ('berth serve' creates a registry)", ExitCodes.Usage);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            throw new StartupException($"cannot open the {where}: {e.Message}");
         }
     }
 

@@ -1,0 +1,205 @@
+using System.Data.Common;
+using Berth.Core.Access;
+using Berth.Core.Metadata;
+using static Berth.Metadata.Sql;
+
+namespace Berth.Metadata;
+
+public sealed class PostgresAccounts(PostgresDatabase db) : IAccounts
+{
+    private static string Kind(AccountKind kind) => kind switch
+    {
+        AccountKind.User => "user",
+        AccountKind.Robot => "robot",
+        _ => "organization",
+    };
+
+    private static AccountKind ParseKind(string text) => text switch
+    {
+        "user" => AccountKind.User,
+        "robot" => AccountKind.Robot,
+        _ => AccountKind.Organization,
+    };
+
+    private RegistryEvent Change(string subject, string detail) => new(0, Time(db.Now()), EventKinds.AccountChange, null, subject, Detail: detail);
+
+    private const string AccountColumns = "name, kind, password_hash, admin, default_visibility, created";
+
+    private static Account ReadAccount(DbDataReader r) => new(r.GetString(0), ParseKind(r.GetString(1)), Text(r, 2),
+        r.GetBoolean(3), r.GetString(4) == "public" ? Visibility.Public : Visibility.Private, Time(r.GetInt64(5)));
+
+    public async Task<int> CountUsersAsync(CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return Convert.ToInt32(await Scalar(c, null, "SELECT count(*) FROM accounts WHERE kind = 'user'", ct));
+    }
+
+    public async Task<Account?> GetAccountAsync(string name, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        var rows = await Rows(c, null, $"SELECT {AccountColumns} FROM accounts WHERE name = @n", ReadAccount, ct, ("@n", name));
+        return rows.Count > 0 ? rows[0] : null;
+    }
+
+    public async Task<IReadOnlyList<Account>> ListAccountsAsync(AccountKind? kind, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Rows(c, null, $"SELECT {AccountColumns} FROM accounts WHERE @k::text IS NULL OR kind = @k::text ORDER BY name", ReadAccount, ct,
+            ("@k", kind is { } k ? Kind(k) : null));
+    }
+
+    public async Task<bool> CreateAccountAsync(Account a, CancellationToken ct)
+    {
+        return await Pg.Recorded(db, Change(a.Name, "create"),
+            "INSERT INTO accounts (name, kind, password_hash, admin, default_visibility, created) VALUES (@n, @k, @h, @a, @v, @t) ON CONFLICT DO NOTHING", ct,
+            ("@n", a.Name), ("@k", Kind(a.Kind)), ("@h", a.PasswordHash), ("@a", a.IsAdmin), ("@v", AccessText.Format(a.DefaultVisibility)), ("@t", Ms(a.Created))) == 1;
+    }
+
+    public async Task<bool> UpsertUserAsync(string name, string passwordHash, bool isAdmin, DateTimeOffset now, CancellationToken ct)
+    {
+        return await Pg.Recorded(db, Change(name, "set user"), """
+            INSERT INTO accounts (name, kind, password_hash, admin, created) VALUES (@n, 'user', @h, @a, @t)
+            ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, admin = excluded.admin WHERE accounts.kind = 'user'
+            """, ct, ("@n", name), ("@h", passwordHash), ("@a", isAdmin), ("@t", Ms(now))) == 1;
+    }
+
+    public async Task<bool> SetAdminAsync(string name, bool isAdmin, CancellationToken ct)
+    {
+        return await Pg.Recorded(db, Change(name, isAdmin ? "admin" : "not admin"), "UPDATE accounts SET admin = @a WHERE name = @n AND kind = 'user'", ct,
+            ("@n", name), ("@a", isAdmin)) == 1;
+    }
+
+    public async Task<bool> SetPasswordAsync(string name, string passwordHash, CancellationToken ct)
+    {
+        return await Pg.Recorded(db, Change(name, "password"), "UPDATE accounts SET password_hash = @h WHERE name = @n AND kind = 'user'", ct,
+            ("@n", name), ("@h", passwordHash)) == 1;
+    }
+
+    public async Task<bool> DeleteAccountAsync(string name, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var deleted = await Exec(c, tx, "DELETE FROM accounts WHERE name = @n", ct, ("@n", name)) == 1;
+        if (!deleted) return false;
+        await Exec(c, tx, """
+            DELETE FROM org_members WHERE member = @n OR organization = @n;
+            DELETE FROM team_members WHERE member = @n OR organization = @n;
+            DELETE FROM teams WHERE organization = @n;
+            DELETE FROM grants WHERE subject = 'user:' || @n OR starts_with(subject, 'team:' || @n || '/');
+            UPDATE tokens SET revoked = @t WHERE account = @n AND revoked IS NULL
+            """, ct, ("@n", name), ("@t", Ms(now)));
+        await Pg.Events(c, tx, ct, Change(name, "delete") with { Time = now });
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    public async Task SetMemberAsync(string organization, string user, bool owner, CancellationToken ct)
+    {
+        await Pg.Recorded(db, Change(organization, $"set member {user}{(owner ? " owner" : "")}"),
+            "INSERT INTO org_members (organization, member, owner) VALUES (@o, @u, @w) ON CONFLICT (organization, member) DO UPDATE SET owner = excluded.owner", ct,
+            ("@o", organization), ("@u", user), ("@w", owner));
+    }
+
+    public async Task<bool> RemoveMemberAsync(string organization, string user, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var removed = await Exec(c, tx, "DELETE FROM org_members WHERE organization = @o AND member = @u", ct, ("@o", organization), ("@u", user)) == 1;
+        await Exec(c, tx, "DELETE FROM team_members WHERE organization = @o AND member = @u", ct, ("@o", organization), ("@u", user));
+        if (removed) await Pg.Events(c, tx, ct, Change(organization, $"remove member {user}"));
+        await tx.CommitAsync(ct);
+        return removed;
+    }
+
+    public async Task<IReadOnlyList<Member>> ListMembersAsync(string organization, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Rows(c, null, "SELECT member, owner FROM org_members WHERE organization = @o ORDER BY member",
+            r => new Member(r.GetString(0), r.GetBoolean(1)), ct, ("@o", organization));
+    }
+
+    public async Task<bool> CreateTeamAsync(string organization, string team, DateTimeOffset now, CancellationToken ct)
+    {
+        return await Pg.Recorded(db, Change($"{organization}/{team}", "create team") with { Time = now },
+            "INSERT INTO teams (organization, name, created) VALUES (@o, @t, @c) ON CONFLICT DO NOTHING", ct,
+            ("@o", organization), ("@t", team), ("@c", Ms(now))) == 1;
+    }
+
+    public async Task<bool> DeleteTeamAsync(string organization, string team, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var deleted = await Exec(c, tx, "DELETE FROM teams WHERE organization = @o AND name = @t", ct, ("@o", organization), ("@t", team)) == 1;
+        await Exec(c, tx, "DELETE FROM team_members WHERE organization = @o AND team = @t; DELETE FROM grants WHERE subject = 'team:' || @o || '/' || @t", ct,
+            ("@o", organization), ("@t", team));
+        if (deleted) await Pg.Events(c, tx, ct, Change($"{organization}/{team}", "delete team"));
+        await tx.CommitAsync(ct);
+        return deleted;
+    }
+
+    public async Task<IReadOnlyList<Team>> ListTeamsAsync(string organization, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        var members = await Rows(c, null, "SELECT team, member FROM team_members WHERE organization = @o ORDER BY member",
+            r => (Team: r.GetString(0), Member: r.GetString(1)), ct, ("@o", organization));
+        var teams = await Strings(c, null, "SELECT name FROM teams WHERE organization = @o ORDER BY name", ct, ("@o", organization));
+        return teams.Select(t => new Team(organization, t, members.Where(m => m.Team == t).Select(m => m.Member).ToList())).ToList();
+    }
+
+    public async Task<bool> AddTeamMemberAsync(string organization, string team, string user, CancellationToken ct)
+    {
+        if (await Pg.Recorded(db, Change($"{organization}/{team}", $"add team member {user}"), """
+            INSERT INTO team_members (organization, team, member)
+            SELECT @o, @t, @u WHERE EXISTS (SELECT 1 FROM teams WHERE organization = @o AND name = @t)
+            ON CONFLICT DO NOTHING
+            """, ct, ("@o", organization), ("@t", team), ("@u", user)) == 1) return true;
+        await using var c = await db.ConnectAsync(ct);
+        return await Scalar(c, null, "SELECT 1 FROM team_members WHERE organization = @o AND team = @t AND member = @u", ct,
+                ("@o", organization), ("@t", team), ("@u", user)) is not null;
+    }
+
+    public async Task<bool> RemoveTeamMemberAsync(string organization, string team, string user, CancellationToken ct)
+    {
+        return await Pg.Recorded(db, Change($"{organization}/{team}", $"remove team member {user}"),
+            "DELETE FROM team_members WHERE organization = @o AND team = @t AND member = @u", ct,
+            ("@o", organization), ("@t", team), ("@u", user)) == 1;
+    }
+
+    public async Task SetGrantAsync(Grant g, DateTimeOffset now, CancellationToken ct)
+    {
+        var e = new RegistryEvent(0, now, EventKinds.GrantChange, g.IsNamespace ? null : g.Target, g.Subject,
+            Detail: $"{(g.IsNamespace ? "namespace" : "repository")} {g.Target} {g.Role}");
+        if (g.Role == Role.None)
+        {
+            await Pg.Recorded(db, e, "DELETE FROM grants WHERE target = @t AND namespace = @n AND subject = @s", ct,
+                ("@t", g.Target), ("@n", g.IsNamespace), ("@s", g.Subject));
+            return;
+        }
+        await Pg.Recorded(db, e, """
+            INSERT INTO grants (target, namespace, subject, role, created) VALUES (@t, @n, @s, @r, @c)
+            ON CONFLICT (target, namespace, subject) DO UPDATE SET role = excluded.role
+            """, ct, ("@t", g.Target), ("@n", g.IsNamespace), ("@s", g.Subject), ("@r", (int)g.Role), ("@c", Ms(now)));
+    }
+
+    public async Task<IReadOnlyList<Grant>> ListGrantsAsync(string target, bool isNamespace, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Rows(c, null, "SELECT subject, role FROM grants WHERE target = @t AND namespace = @n ORDER BY subject",
+            r => new Grant(target, isNamespace, r.GetString(0), (Role)r.GetInt32(1)), ct, ("@t", target), ("@n", isNamespace));
+    }
+
+    public async Task<Role> GetRoleAsync(string user, string repository, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        var role = await Scalar(c, null, """
+            SELECT max(r) FROM (
+                SELECT 3 AS r WHERE @ns::text = @u::text
+                UNION ALL SELECT 3 FROM org_members WHERE organization = @ns AND member = @u AND owner
+                UNION ALL SELECT role FROM grants
+                    WHERE ((namespace AND target = @ns) OR (NOT namespace AND target = @repo))
+                      AND (subject = 'user:' || @u OR subject IN (SELECT 'team:' || organization || '/' || team FROM team_members WHERE member = @u))
+            ) q
+            """, ct, ("@u", user), ("@ns", AccessText.Namespace(repository) ?? ""), ("@repo", repository));
+        return role is null ? Role.None : (Role)Convert.ToInt32(role);
+    }
+}

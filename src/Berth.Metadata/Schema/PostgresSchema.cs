@@ -1,0 +1,211 @@
+namespace Berth.Metadata;
+
+/// <summary>
+/// The PostgreSQL schema, the sibling of <see cref="SqliteSchema"/>: ordered steps, the index + 1 being the version
+/// recorded in <c>schema_version</c>, applied by <see cref="PostgresDatabase.OpenAsync"/> under an advisory lock so that
+/// nodes starting together apply each step once. Append, never edit a released step. Times are Unix milliseconds
+/// (bigint), as in SQLite; names, tags and digests are text in the "C" collation, so lists are in byte order (the
+/// order SQLite gives) and keyset paging (<c>name &gt; last</c>) walks the primary key whatever the database's locale.
+/// </summary>
+internal static class PostgresSchema
+{
+    public static readonly string[] Steps =
+    [
+        """
+        CREATE TABLE repositories (
+            name text COLLATE "C" PRIMARY KEY,
+            created bigint NOT NULL
+        );
+
+        -- Every blob committed to the content store (layers, configs and manifests).
+        CREATE TABLE blobs (
+            digest text COLLATE "C" PRIMARY KEY,
+            size bigint NOT NULL,
+            created bigint NOT NULL
+        );
+
+        -- The blobs a repository may serve: uploaded, mounted or referenced there.
+        CREATE TABLE repository_blobs (
+            repository text COLLATE "C" NOT NULL REFERENCES repositories(name),
+            digest text COLLATE "C" NOT NULL REFERENCES blobs(digest),
+            created bigint NOT NULL,
+            PRIMARY KEY (repository, digest)
+        );
+        -- The mount source: the first repository, in name order, that links a digest.
+        CREATE INDEX repository_blobs_digest ON repository_blobs(digest, repository);
+
+        CREATE TABLE manifests (
+            repository text COLLATE "C" NOT NULL REFERENCES repositories(name),
+            digest text COLLATE "C" NOT NULL,
+            media_type text NOT NULL,
+            size bigint NOT NULL,
+            artifact_type text,
+            subject text COLLATE "C",
+            annotations text,
+            created bigint NOT NULL,
+            PRIMARY KEY (repository, digest)
+        );
+        -- Referrers, oldest first; and garbage collection's "does any repository hold a manifest with this digest".
+        CREATE INDEX manifests_subject ON manifests(repository, subject, created, digest) WHERE subject IS NOT NULL;
+        CREATE INDEX manifests_digest ON manifests(digest);
+
+        -- What each manifest points at (config, layers, child manifests), for garbage collection.
+        CREATE TABLE manifest_references (
+            repository text COLLATE "C" NOT NULL,
+            manifest text COLLATE "C" NOT NULL,
+            target text COLLATE "C" NOT NULL,
+            PRIMARY KEY (repository, manifest, target)
+        );
+        CREATE INDEX manifest_references_target ON manifest_references(target);
+
+        CREATE TABLE tags (
+            repository text COLLATE "C" NOT NULL,
+            name text COLLATE "C" NOT NULL,
+            digest text COLLATE "C" NOT NULL,
+            updated bigint NOT NULL,
+            PRIMARY KEY (repository, name)
+        );
+        CREATE INDEX tags_digest ON tags(repository, digest);
+
+        CREATE TABLE uploads (
+            id text COLLATE "C" PRIMARY KEY,
+            repository text COLLATE "C" NOT NULL,
+            size bigint NOT NULL,
+            started bigint NOT NULL,
+            updated bigint NOT NULL,
+            committing text
+        );
+        CREATE INDEX uploads_updated ON uploads(updated);
+
+        -- Users, robots and organisations share one set of names; users and organisations are also namespaces.
+        CREATE TABLE accounts (
+            name text COLLATE "C" PRIMARY KEY,
+            kind text NOT NULL,
+            password_hash text,
+            admin boolean NOT NULL DEFAULT false,
+            default_visibility text NOT NULL DEFAULT 'private',
+            created bigint NOT NULL
+        );
+
+        CREATE TABLE org_members (
+            organization text COLLATE "C" NOT NULL,
+            member text COLLATE "C" NOT NULL,
+            owner boolean NOT NULL,
+            PRIMARY KEY (organization, member)
+        );
+        CREATE INDEX org_members_member ON org_members(member);
+
+        CREATE TABLE teams (
+            organization text COLLATE "C" NOT NULL,
+            name text COLLATE "C" NOT NULL,
+            created bigint NOT NULL,
+            PRIMARY KEY (organization, name)
+        );
+
+        CREATE TABLE team_members (
+            organization text COLLATE "C" NOT NULL,
+            team text COLLATE "C" NOT NULL,
+            member text COLLATE "C" NOT NULL,
+            PRIMARY KEY (organization, team, member)
+        );
+        CREATE INDEX team_members_member ON team_members(member);
+
+        -- A role (1 read, 2 write, 3 admin) on a namespace or a repository, for "user:NAME" or "team:ORG/TEAM".
+        CREATE TABLE grants (
+            target text COLLATE "C" NOT NULL,
+            namespace boolean NOT NULL,
+            subject text COLLATE "C" NOT NULL,
+            role integer NOT NULL,
+            created bigint NOT NULL,
+            PRIMARY KEY (target, namespace, subject)
+        );
+        CREATE INDEX grants_subject ON grants(subject);
+
+        -- Visibility is recorded per repository once set or once its namespace's default changes.
+        CREATE TABLE repository_settings (
+            name text COLLATE "C" PRIMARY KEY,
+            visibility text,
+            description text,
+            updated bigint NOT NULL
+        );
+
+        -- Access tokens: only a hash of the secret is kept. Scopes are "pattern:actions" separated by spaces.
+        CREATE TABLE tokens (
+            id text COLLATE "C" PRIMARY KEY,
+            account text COLLATE "C" NOT NULL,
+            name text NOT NULL,
+            secret_hash text NOT NULL,
+            scopes text NOT NULL,
+            created bigint NOT NULL,
+            expires bigint,
+            revoked bigint
+        );
+        CREATE INDEX tokens_account ON tokens(account, created);
+
+        CREATE TABLE audit_events (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            time bigint NOT NULL,
+            actor text NOT NULL,
+            address text,
+            action text NOT NULL,
+            target text NOT NULL,
+            success boolean NOT NULL,
+            detail text
+        );
+        CREATE INDEX audit_events_actor ON audit_events(actor, id);
+        CREATE INDEX audit_events_action ON audit_events(action, id);
+        CREATE INDEX audit_events_target ON audit_events(target, id);
+
+        -- The events outbox (IEventLog). A sequence gives ids out in the order transactions ask, not the order they
+        -- commit: every insert takes the events lock first and holds it to its commit (PostgresDatabase.EventsLock), so
+        -- ids become visible in order. Sequences never give an id out twice, also after pruning.
+        CREATE TABLE events (
+            id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME events_id_seq) PRIMARY KEY,
+            time bigint NOT NULL,
+            kind text NOT NULL,
+            repository text,
+            subject text,
+            digest text,
+            tag text,
+            detail text,
+            actor text
+        );
+        CREATE INDEX events_time ON events(time);
+        """,
+        """
+        -- Search matches a substring of the name or description: trigram indexes answer that without reading every row
+        -- (pg_trgm is a trusted extension: the database's owner may create it).
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE INDEX repositories_name_trgm ON repositories USING gin (name gin_trgm_ops);
+        CREATE INDEX repository_settings_description_trgm ON repository_settings USING gin (lower(description) gin_trgm_ops);
+        """,
+        """
+        -- State the nodes share (ILimitCounters, ISharedSecrets). Times as the caller gives them, in Unix milliseconds.
+        -- Pull windows: the last call's verdict is kept with the count so one upsert can both count and answer.
+        CREATE TABLE limit_windows (
+            key text COLLATE "C" PRIMARY KEY,
+            start bigint NOT NULL,
+            length bigint NOT NULL,
+            count integer NOT NULL,
+            allowed boolean NOT NULL
+        );
+        CREATE INDEX limit_windows_end ON limit_windows((start + length));
+
+        CREATE TABLE limit_failures (
+            key text COLLATE "C" PRIMARY KEY,
+            failures integer NOT NULL,
+            last_failure bigint NOT NULL,
+            locked_until bigint,
+            lockout bigint NOT NULL
+        );
+        CREATE INDEX limit_failures_end ON limit_failures((greatest(last_failure + lockout, coalesce(locked_until, 0))));
+
+        -- Small secrets every node must agree on (the token signing key): the first value stored wins, and never changes.
+        CREATE TABLE secrets (
+            name text COLLATE "C" PRIMARY KEY,
+            value text NOT NULL,
+            created bigint NOT NULL
+        );
+        """,
+    ];
+}
