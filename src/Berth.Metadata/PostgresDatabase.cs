@@ -115,6 +115,27 @@ public sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The advisory lock <paramref name="key"/> on a connection of its own if nobody holds it, else null at once; held
+    /// until disposed, or until the process or its connection dies.
+    /// </summary>
+    internal async Task<IAsyncDisposable?> TryHoldAsync(long key, CancellationToken ct)
+    {
+        var c = await _sessions.OpenConnectionAsync(ct);
+        try
+        {
+            var tx = await c.BeginTransactionAsync(ct);
+            if (await Sql.Scalar(c, tx, "SELECT pg_try_advisory_xact_lock(@k)", ct, ("@k", key)) is true) return new Hold(c, tx);
+        }
+        catch
+        {
+            await c.DisposeAsync();
+            throw;
+        }
+        await c.DisposeAsync();
+        return null;
+    }
+
     private sealed class Hold(NpgsqlConnection c, NpgsqlTransaction tx) : IAsyncDisposable
     {
         private int _released;

@@ -65,6 +65,7 @@ internal sealed class Backends
                     // Every node: the counters and the token key live in the database they share.
                     Counters = new PostgresLimitCounters(postgres),
                     Secrets = new PostgresSharedSecrets(postgres),
+                    JobLocks = new PostgresJobLocks(postgres),
                 };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);
