@@ -104,7 +104,7 @@ mon_max_pg_per_osd = 1000
 osd_memory_target = 939524096
 mgr_initial_modules =
 [client.rgw.a]
-rgw_frontends = beast endpoint=127.0.0.1:$rgw_port
+rgw_frontends = beast endpoint=127.0.0.1:$rgw_port tcp_nodelay=1
 rgw_data = $dir/rgw
 rgw_dns_name = 127.0.0.1
 EOF
