@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, the server end to end, real clients, crash safety.
+# The whole test suite: unit tests, the server end to end (blobs on the filesystem and on a throwaway Ceph's S3),
+# real clients, crash safety.
 # Installs what it needs (Debian packages) when missing; fails, never skips, when a tool is absent.
 set -euo pipefail
 for arg in "$@"; do
@@ -42,8 +43,16 @@ need wrk wrk
 log "build (Release)"
 dotnet build Berth.slnx -c Release -warnaserror -nologo -v quiet
 
-log "unit and end-to-end tests (xunit)"
+log "a throwaway Ceph with radosgw for the S3 storage tests (tests/servers/ceph.sh)"
+# Stopped when the tests are done, and by the trap on any exit before that.
+ceph_env=$(bash tests/servers/ceph.sh start)
+eval "$ceph_env"
+trap 'if [ -n "${BERTH_CEPH_DIR:-}" ]; then bash tests/servers/ceph.sh stop "$BERTH_CEPH_DIR"; fi' EXIT
+
+log "unit and end-to-end tests (xunit), blobs on the filesystem and on S3"
 dotnet test Berth.slnx -c Release --no-build -nologo -v quiet
+bash tests/servers/ceph.sh stop "$BERTH_CEPH_DIR"
+unset BERTH_CEPH_DIR BERTH_TEST_S3_ENDPOINT BERTH_TEST_S3_ACCESS_KEY BERTH_TEST_S3_SECRET_KEY
 
 log "publish the single executable (the real-client and crash tests run what ships)"
 export BERTH_CMD
