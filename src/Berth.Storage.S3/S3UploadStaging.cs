@@ -36,9 +36,9 @@ public sealed class S3UploadStaging(S3Bucket bucket) : IUploadStaging
     public async ValueTask<Stream> OpenUploadReadAsync(string id, CancellationToken ct)
     {
         CheckId(id);
-        var pieces = Pieces(await StagedAsync(id, ct), long.MaxValue, id, exact: false);
-        if (pieces.Count == 0) throw Gone(id);
-        return new PiecesStream(bucket, pieces);
+        var staged = await StagedAsync(id, ct);
+        if (staged.Count == 0) throw Gone(id);
+        return new PiecesStream(bucket, Pieces(staged, long.MaxValue, id, exact: false));
     }
 
     public async ValueTask CommitUploadAsync(string id, long length, Digest digest, CancellationToken ct)

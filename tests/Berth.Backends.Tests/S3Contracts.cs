@@ -227,6 +227,19 @@ public sealed class S3StorageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEmptyUploadReadsBackEmptyAndALostOneIsUnknown()
+    {
+        var id = NewId();
+        await StageAsync(id, 0, []);
+        await using (var read = await Staging().OpenUploadReadAsync(id, _ct))
+        {
+            Assert.Equal(0, await read.ReadAsync(new byte[10], _ct));
+        }
+        var e = await Assert.ThrowsAsync<RegistryException>(async () => await Staging().OpenUploadReadAsync(NewId(), _ct));
+        Assert.Equal(ErrorCode.BlobUploadUnknown, e.Code);
+    }
+
+    [Fact]
     public async Task AnAppendThatStagedMoreThanWasAcknowledgedIsCutWhereTheNextBegins()
     {
         var id = NewId();
