@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, the server end to end, real clients, crash safety.
+# The whole test suite: unit tests, the server end to end (blobs on the filesystem and on a throwaway Ceph's S3),
+# real clients, crash safety.
 # Installs what it needs (Debian packages) when missing; fails, never skips, when a tool is absent.
 set -euo pipefail
 for arg in "$@"; do
@@ -38,16 +39,26 @@ need unshare util-linux
 need ss iproute2
 need docker-registry docker-registry
 need wrk wrk
+need nginx nginx-light
+need psql postgresql-client
 
-log "a throwaway PostgreSQL for the PostgreSQL backend's tests (stopped at exit)"
+# The real servers of the scale-out backends, thrown away at exit: the contract suites and the cluster test use them.
 . tests/servers/postgres.sh
+stop_servers() {
+	postgres_stop
+	if [ -n "${BERTH_CEPH_DIR:-}" ]; then bash tests/servers/ceph.sh stop "$BERTH_CEPH_DIR"; fi
+}
+trap stop_servers EXIT
+log "a throwaway PostgreSQL (tests/servers/postgres.sh)"
 postgres_start
-trap postgres_stop EXIT
+log "a throwaway Ceph with radosgw for S3 (tests/servers/ceph.sh)"
+ceph_env=$(bash tests/servers/ceph.sh start)
+eval "$ceph_env"
 
 log "build (Release)"
 dotnet build Berth.slnx -c Release -warnaserror -nologo -v quiet
 
-log "unit and end-to-end tests (xunit)"
+log "unit and end-to-end tests (xunit): metadata on SQLite and PostgreSQL, blobs on the filesystem and S3"
 dotnet test Berth.slnx -c Release --no-build -nologo -v quiet
 
 log "publish the single executable (the real-client and crash tests run what ships)"
@@ -65,5 +76,8 @@ bash tests/memory/miss-storm.sh
 
 log "crash safety"
 bash tests/crash/kill9.sh
+
+log "a cluster: three nodes on PostgreSQL and S3 behind nginx (cross-node checks, node kills, real clients)"
+bash tests/cluster/cluster.sh
 
 log "all tests passed"

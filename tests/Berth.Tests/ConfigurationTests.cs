@@ -167,6 +167,43 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("-5m")]
     [InlineData("m")]
     public void NotDurations(string text) => Assert.False(ConfigLoader.TryParseDuration(text, out _));
+
+    [Fact]
+    public void S3StorageIsASectionWithItsKeysFromTheEnvironment()
+    {
+        var file = File("""
+            storage:
+              type: s3
+              s3:
+                endpoint: http://127.0.0.1:7480/
+                bucket: berth
+                region: eu-west-1
+                forcePathStyle: false
+                redirect: true
+            """);
+        var (options, errors) = ConfigLoader.Load(file, Env(("BERTH_S3_ACCESS_KEY", "AKID"), ("BERTH_S3_SECRET_KEY", "very-secret")), Flags());
+        Assert.Empty(errors);
+        Assert.Equal(new S3StorageOptions
+        {
+            Endpoint = "http://127.0.0.1:7480", Bucket = "berth", Region = "eu-west-1", AccessKey = "AKID", SecretKey = "very-secret",
+            ForcePathStyle = false, Redirect = true,
+        }, options!.Storage.S3);
+        Assert.Equal(StorageOptions.S3Type, options.Storage.Type);
+        Assert.DoesNotContain("very-secret", options.ToString());
+        Assert.DoesNotContain(Settings.All, s => s.Show(options) == "very-secret");
+    }
+
+    [Fact]
+    public void S3StorageNeedsItsEndpointBucketAndKeys()
+    {
+        var (options, errors) = ConfigLoader.Load(File("storage:\n  type: s3\n  s3:\n    bucket: berth\n"), Env(("BERTH_S3_ACCESS_KEY", "AKID")), Flags());
+        Assert.Null(options);
+        Assert.Equal(["storage.s3.endpoint, storage.s3.secretKey: needed with storage.type s3"], errors);
+        (_, errors) = ConfigLoader.Load(File("storage:\n  s3:\n    endpoint: ftp://x\n    bucket: No_Such\n"), Env(), Flags());
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.StartsWith("storage.s3.endpoint:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("storage.s3.bucket:", StringComparison.Ordinal));
+    }
 }
 
 /// <summary>The sections, the old flat names, and the README's table, which cannot drift from the declarations.</summary>
@@ -233,7 +270,7 @@ public sealed class ConfigurationSectionTests : IDisposable
     [InlineData("gc:\n  interval: 1h\n", "line 1: unknown key \"gc\"")]
     [InlineData("auth: 5\n", "line 1: \"auth\" must be a section of keys")]
     [InlineData("pullLimitWindow: 1h\nauth:\n  pullLimit:\n    window: 2h\n", "line 4: \"auth.pullLimit.window\" is given twice (also as \"pullLimitWindow\" on line 1)")]
-    [InlineData("storage:\n  type: s3\n", "storage.type: \"s3\" is not one of filesystem")]
+    [InlineData("storage:\n  type: gcs\n", "storage.type: \"gcs\" is not one of filesystem, s3")]
     [InlineData("metadata:\n  type: mysql\n", "metadata.type: \"mysql\" is not one of sqlite, postgres")]
     [InlineData("metadata:\n  type: postgres\n", "metadata.postgres.connectionString: metadata.type is postgres; give the database's connection string (or BERTH_POSTGRES)")]
     [InlineData("metadata:\n  postgres:\n    connectionString: Host=db;Password=s3cret;Colour=blue\n", "metadata.postgres.connectionString: is not a connection string (Couldn't set colour)")]

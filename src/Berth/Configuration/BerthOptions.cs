@@ -87,16 +87,36 @@ public sealed record BerthOptions
 public sealed record StorageOptions
 {
     public const string FileSystemType = "filesystem";
-    public static readonly IReadOnlyList<string> Types = [FileSystemType];
+    public const string S3Type = "s3";
+    public static readonly IReadOnlyList<string> Types = [FileSystemType, S3Type];
 
     public string Type { get; init; } = FileSystemType;
     public FileSystemStorageOptions FileSystem { get; init; } = new();
+    public S3StorageOptions S3 { get; init; } = new();
 }
 
 public sealed record FileSystemStorageOptions
 {
     /// <summary>The directory of blobs/ and uploads/; null: the data directory.</summary>
     public string? Path { get; init; }
+}
+
+/// <summary>An S3-compatible object store (<c>storage.s3</c>): blobs and uploads in one bucket, which must exist.</summary>
+public sealed record S3StorageOptions
+{
+    public string? Endpoint { get; init; }
+    public string? Bucket { get; init; }
+    public string Region { get; init; } = "us-east-1";
+    public string? AccessKey { get; init; }
+
+    /// <summary>Never logged nor shown (<see cref="ToString"/> leaves it out).</summary>
+    public string? SecretKey { get; init; }
+    public bool ForcePathStyle { get; init; } = true;
+
+    /// <summary>Blob GETs answer 307 to a pre-signed URL of the object instead of streaming it.</summary>
+    public bool Redirect { get; init; }
+
+    public override string ToString() => $"S3 bucket {Bucket} at {Endpoint} ({Region})";
 }
 
 /// <summary>

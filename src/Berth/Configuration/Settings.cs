@@ -63,6 +63,23 @@ public static class Settings
         Text("storage.filesystem.path", "BERTH_STORAGE_PATH", null, "the directory of `blobs/` and `uploads/` (filesystem storage)",
             o => o.Storage.FileSystem.Path, (o, v) => o with { Storage = o.Storage with { FileSystem = o.Storage.FileSystem with { Path = v } } },
             v => string.IsNullOrWhiteSpace(v) ? "must name a directory" : null) with { DefaultNote = "`data`" },
+        Text("storage.s3.endpoint", "BERTH_S3_ENDPOINT", null, "the S3 service URL, e.g. `http://127.0.0.1:7480` (radosgw)",
+            o => o.Storage.S3.Endpoint, (o, v) => o with { Storage = o.Storage with { S3 = o.Storage.S3 with { Endpoint = v.TrimEnd('/') } } },
+            v => Uri.TryCreate(v, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? null : $"\"{v}\" is not an http or https URL"),
+        Text("storage.s3.bucket", "BERTH_S3_BUCKET", null, "the bucket of `blobs/` and `uploads/` (it must exist)",
+            o => o.Storage.S3.Bucket, (o, v) => o with { Storage = o.Storage with { S3 = o.Storage.S3 with { Bucket = v } } },
+            v => v.Length is >= 3 and <= 63 && v.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.') ? null : $"\"{v}\" is not a bucket name (3 to 63 of a-z, 0-9, '-', '.')"),
+        Text("storage.s3.region", "BERTH_S3_REGION", null, "the region requests are signed for",
+            o => o.Storage.S3.Region, (o, v) => o with { Storage = o.Storage with { S3 = o.Storage.S3 with { Region = v } } },
+            v => string.IsNullOrWhiteSpace(v) ? "must name a region" : null),
+        Text("storage.s3.accessKey", "BERTH_S3_ACCESS_KEY", null, "the S3 access key id",
+            o => o.Storage.S3.AccessKey, (o, v) => o with { Storage = o.Storage with { S3 = o.Storage.S3 with { AccessKey = v } } }),
+        Text("storage.s3.secretKey", "BERTH_S3_SECRET_KEY", null, "the S3 secret key; never logged",
+            _ => null, (o, v) => o with { Storage = o.Storage with { S3 = o.Storage.S3 with { SecretKey = v } } }),
+        Switch("storage.s3.forcePathStyle", "BERTH_S3_FORCE_PATH_STYLE", null, "address the bucket in the path (`http://host/bucket/key`: radosgw, MinIO) rather than in the host name",
+            o => o.Storage.S3.ForcePathStyle, (o, v) => o with { Storage = o.Storage with { S3 = o.Storage.S3 with { ForcePathStyle = v } } }),
+        Switch("storage.s3.redirect", "BERTH_S3_REDIRECT", null, "blob GETs answer 307 to a pre-signed URL of the object (valid 5 minutes) instead of streaming it",
+            o => o.Storage.S3.Redirect, (o, v) => o with { Storage = o.Storage with { S3 = o.Storage.S3 with { Redirect = v } } }),
         OneOf("metadata.type", "BERTH_METADATA_TYPE", "where repositories, manifests, accounts and the audit log are kept: `data/berth.db`, or a PostgreSQL database nodes share", MetadataOptions.Types,
             o => o.Metadata.Type, (o, v) => o with { Metadata = o.Metadata with { Type = v } }),
         Text("metadata.postgres.connectionString", "BERTH_POSTGRES", null,
@@ -96,6 +113,13 @@ public static class Settings
         if (o.Metadata.Type == MetadataOptions.PostgresType && o.Metadata.Postgres.ConnectionString is null)
         {
             yield return "metadata.postgres.connectionString: metadata.type is postgres; give the database's connection string (or BERTH_POSTGRES)";
+        }
+        if (o.Storage.Type == StorageOptions.S3Type)
+        {
+            var s3 = o.Storage.S3;
+            var missing = new[] { ("storage.s3.endpoint", s3.Endpoint), ("storage.s3.bucket", s3.Bucket), ("storage.s3.accessKey", s3.AccessKey), ("storage.s3.secretKey", s3.SecretKey) }
+                .Where(k => string.IsNullOrEmpty(k.Item2)).Select(k => k.Item1).ToList();
+            if (missing.Count > 0) yield return $"{string.Join(", ", missing)}: needed with storage.type s3";
         }
     }
 

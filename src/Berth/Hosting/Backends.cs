@@ -3,6 +3,7 @@ using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Core.Storage;
 using Berth.Metadata;
+using Berth.Storage.S3;
 
 namespace Berth.Hosting;
 
@@ -95,14 +96,30 @@ internal sealed class Backends
         }
     }
 
-    /// <summary>Blob storage: finished content and uploads in progress; only the server needs it (it creates its directories).</summary>
-    public static BlobStorage OpenBlobStorage(BerthOptions options)
+    /// <summary>
+    /// Blob storage: finished content and uploads in progress; only the server needs it. The filesystem creates its
+    /// directories; S3 checks that the bucket answers, so a wrong endpoint, bucket or key stops the start with its cause.
+    /// </summary>
+    public static async Task<BlobStorage> OpenBlobStorageAsync(BerthOptions options, TimeProvider time, CancellationToken ct)
     {
         switch (options.Storage.Type)
         {
             case StorageOptions.FileSystemType:
                 var paths = new StoragePaths(options.Storage.FileSystem.Path ?? options.Data);
                 return new BlobStorage(new FileSystemBlobStore(paths), new FileSystemUploadStaging(paths));
+            case StorageOptions.S3Type:
+                var s3 = options.Storage.S3;
+                var bucket = new S3Bucket(new S3Settings(s3.Endpoint!, s3.Bucket!, s3.Region, s3.AccessKey!, s3.SecretKey!, s3.ForcePathStyle, s3.Redirect));
+                try
+                {
+                    await bucket.CheckAsync(ct);
+                }
+                catch (InvalidOperationException e)
+                {
+                    bucket.Dispose();
+                    throw new StartupException($"storage.s3: {e.Message}");
+                }
+                return new BlobStorage(new S3BlobStore(bucket, time), new S3UploadStaging(bucket));
             default:
                 throw Unknown("storage.type", options.Storage.Type);
         }

@@ -46,7 +46,7 @@ public static class ServerHost
 
         var notices = new List<string>();
         var backends = await Backends.OpenAsync(options, create: true, time, notices, ct);
-        var storage = Backends.OpenBlobStorage(options);
+        var storage = await Backends.OpenBlobStorageAsync(options, time, ct);
         var access = backends.AccessServices(options, time);
         if (options.Auth.AdminPassword is { } adminPassword) await access.Admin.EnsureAdminAsync(adminPassword, ct);
         var authEnabled = await access.Access.IsEnabledAsync(ct);
