@@ -26,6 +26,9 @@ namespace Berth.Storage.S3;
 /// </summary>
 public sealed class S3UploadStaging(S3Bucket bucket) : IUploadStaging
 {
+    /// <summary>Server-side part copies a commit runs at once.</summary>
+    private const int ConcurrentCopies = 4;
+
     public async ValueTask<IUploadWriter> OpenUploadAsync(string id, long offset, CancellationToken ct)
     {
         CheckId(id);
@@ -222,24 +225,23 @@ public sealed class S3UploadStaging(S3Bucket bucket) : IUploadStaging
                 return;
             }
             var upload = await client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket.Name, Key = key }, ct);
+            // Server-side copies run a few at a time beside the streamed parts, which go one by one through the buffer.
+            var etags = new PartETag[parts.Count];
+            var copies = new List<Task>();
+            using var copying = new SemaphoreSlim(ConcurrentCopies);
             try
             {
-                var etags = new List<PartETag>(parts.Count);
                 for (var i = 0; i < parts.Count; i++)
                 {
                     var number = i + 1;
                     if (parts[i].Copy is { } copy)
                     {
-                        var copied = await client.CopyPartAsync(new CopyPartRequest
-                        {
-                            SourceBucket = bucket.Name, SourceKey = copy.Key, DestinationBucket = bucket.Name, DestinationKey = key,
-                            UploadId = upload.UploadId, PartNumber = number, FirstByte = copy.Start, LastByte = copy.Start + copy.Length - 1,
-                        }, ct);
-                        etags.Add(new PartETag(number, copied.ETag));
+                        await copying.WaitAsync(ct);
+                        copies.Add(CopyPartAsync(copy, number));
                     }
                     else
                     {
-                        var size = (int)parts[i].Gathered.Sum(p => p.Length);
+                        var size = (int)parts[i].Length;
                         if (buffer is null || buffer.Length < size)
                         {
                             if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
@@ -251,18 +253,37 @@ public sealed class S3UploadStaging(S3Bucket bucket) : IUploadStaging
                         {
                             BucketName = bucket.Name, Key = key, UploadId = upload.UploadId, PartNumber = number, InputStream = body, PartSize = size,
                         }, ct);
-                        etags.Add(new PartETag(number, sent.ETag));
+                        etags[i] = new PartETag(number, sent.ETag);
                     }
                 }
+                await Task.WhenAll(copies);
                 await client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
                 {
-                    BucketName = bucket.Name, Key = key, UploadId = upload.UploadId, PartETags = etags,
+                    BucketName = bucket.Name, Key = key, UploadId = upload.UploadId, PartETags = [.. etags],
                 }, ct);
             }
             catch
             {
+                await Task.WhenAll(copies).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 await bucket.AbortAsync(key, upload.UploadId, CancellationToken.None);
                 throw;
+            }
+
+            async Task CopyPartAsync(Piece copy, int number)
+            {
+                try
+                {
+                    var copied = await client.CopyPartAsync(new CopyPartRequest
+                    {
+                        SourceBucket = bucket.Name, SourceKey = copy.Key, DestinationBucket = bucket.Name, DestinationKey = key,
+                        UploadId = upload.UploadId, PartNumber = number, FirstByte = copy.Start, LastByte = copy.Start + copy.Length - 1,
+                    }, ct);
+                    etags[number - 1] = new PartETag(number, copied.ETag);
+                }
+                finally
+                {
+                    copying.Release();
+                }
             }
         }
         finally
