@@ -44,7 +44,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
 
     private RootCommand Root()
     {
-        var root = new RootCommand("Berth: a container image registry (OCI Distribution API)") { Serve(), Config() };
+        var root = new RootCommand("Berth: a container image registry (OCI Distribution API)") { Serve(), Config(), Migrate() };
         foreach (var command in AccountVerbs()) root.Subcommands.Add(command);
         return root;
     }
@@ -128,6 +128,35 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
             return ExitCodes.Ok;
         });
         return serve;
+    }
+
+    private Command Migrate()
+    {
+        var to = new Option<string>("--to") { Description = "the cluster's configuration file (metadata.type postgres; storage s3 or filesystem); its secrets may come from the environment", Required = true };
+        var migrate = new Command("migrate", "Copy a single node's data directory (SQLite, filesystem blobs) into the PostgreSQL database and blob storage a cluster configuration names, checking every blob by digest") { ConfigOption, DataOption, to };
+        migrate.SetAction(async (parse, ct) =>
+        {
+            var name = CommandPath(parse.CommandResult);
+            if (LoadOptions(parse, checkFiles: false) is not { } source) return ExitCodes.Usage;
+            var file = parse.GetValue(to)!;
+            var (target, errors) = ConfigLoader.Load(file, Environment.GetEnvironmentVariable);
+            if (target is null || errors.Count > 0)
+            {
+                foreach (var e in errors) error.WriteLine($"{name}: {file}: {e}");
+                return ExitCodes.Usage;
+            }
+            try
+            {
+                await Migration.RunAsync(source, target, time, output, ct);
+                return ExitCodes.Ok;
+            }
+            catch (StartupException e)
+            {
+                error.WriteLine($"{name}: {e.Message}");
+                return e.ExitCode;
+            }
+        });
+        return migrate;
     }
 
     private Command Config()

@@ -34,21 +34,20 @@ public class S3RegistryServer : RegistryServer
         await base.InitializeAsync();
     }
 
-    protected override BerthOptions Configure(BerthOptions options) => options with
+    public StorageOptions StorageOptions => new()
     {
-        Storage = options.Storage with
+        Type = StorageOptions.S3Type,
+        S3 = new S3StorageOptions
         {
-            Type = StorageOptions.S3Type,
-            S3 = new S3StorageOptions
-            {
-                Endpoint = Bucket.Settings.Endpoint,
-                Bucket = Bucket.Name,
-                AccessKey = Bucket.Settings.AccessKey,
-                SecretKey = Bucket.Settings.SecretKey,
-                Redirect = Redirect,
-            },
+            Endpoint = Bucket.Settings.Endpoint,
+            Bucket = Bucket.Name,
+            AccessKey = Bucket.Settings.AccessKey,
+            SecretKey = Bucket.Settings.SecretKey,
+            Redirect = Redirect,
         },
     };
+
+    protected override BerthOptions Configure(BerthOptions options) => options with { Storage = StorageOptions };
 
     public async Task<List<string>> KeysAsync(string prefix)
     {

@@ -123,7 +123,8 @@ mkdir -p -m 700 "$HOME" "$XDG_RUNTIME_DIR"
 
 ctr_creds=()
 if [ "${BERTH_CLIENT_AUTH:-}" = 1 ]; then
-	export BERTH_ADMIN_PASSWORD="admin-$RANDOM$RANDOM-password"
+	# A registry already running (BERTH_CLIENT_REGISTRY) comes with its admin's password; one started here gets a new one.
+	if [ -z "${BERTH_CLIENT_REGISTRY:-}" ] || [ -z "${BERTH_ADMIN_PASSWORD:-}" ]; then export BERTH_ADMIN_PASSWORD="admin-$RANDOM$RANDOM-password"; fi
 	ctr_creds=(--user "admin:$BERTH_ADMIN_PASSWORD")
 	say "auth mode: authentication on, clients signed in as admin"
 fi

@@ -77,7 +77,7 @@ psql -h 127.0.0.1 -p "$pg_port" -U berth -d berth -qc "CREATE DATABASE $database
 connection="${BERTH_TEST_POSTGRES/Database=berth/Database=$database}"
 [[ "$connection" == *"Database=$database"* ]] || connection="$BERTH_TEST_POSTGRES;Database=$database"
 bucket="cluster-$$-$RANDOM"
-code=$(curl -s -o "$tmp/bucket.out" -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+code=$(curl -s -o "$tmp/bucket.out" -w "%{http_code}" -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
 	--user "$BERTH_TEST_S3_ACCESS_KEY:$BERTH_TEST_S3_SECRET_KEY" "$BERTH_TEST_S3_ENDPOINT/$bucket") || true
 [ "$code" = 200 ] || fail "creating bucket $bucket answered $code: $(cat "$tmp/bucket.out")"
 

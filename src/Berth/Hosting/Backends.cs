@@ -78,7 +78,7 @@ internal sealed class Backends
     /// database without Berth's schema is an error. Errors name the server and database, never the connection string (it
     /// may hold a password).
     /// </summary>
-    private static async Task<PostgresDatabase> OpenPostgresAsync(string connectionString, bool create, TimeProvider time, CancellationToken ct)
+    internal static async Task<PostgresDatabase> OpenPostgresAsync(string connectionString, bool create, TimeProvider time, CancellationToken ct)
     {
         var b = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
         var where = $"PostgreSQL database {b.Database ?? b.Username ?? "(default)"} on {b.Host}:{b.Port}";
