@@ -87,8 +87,8 @@ public static class Settings
             o => o.Metadata.Postgres.ConnectionString, (o, v) => o with { Metadata = o.Metadata with { Postgres = o.Metadata.Postgres with { ConnectionString = v } } },
             PostgresConnectionError),
 
-        Text("auth.tokenKey", "BERTH_TOKEN_KEY", null, "ES256 key that signs tokens (created on first start; share it between nodes)",
-            o => o.Auth.TokenKey, (o, v) => o with { Auth = o.Auth with { TokenKey = v } }) with { Aliases = ["tokenKey"], DefaultNote = "`data/token-key.pem`" },
+        Text("auth.tokenKey", "BERTH_TOKEN_KEY", null, "a PEM file with the ES256 key that signs tokens, created on first start; without it the key is kept by the metadata backend (the data directory, or the PostgreSQL database every node shares)",
+            o => o.Auth.TokenKey, (o, v) => o with { Auth = o.Auth with { TokenKey = v } }) with { Aliases = ["tokenKey"], DefaultNote = "`data/token-key.pem` or the database" },
         Duration("auth.tokenLifetime", "BERTH_TOKEN_LIFETIME", "lifetime of bearer tokens",
             o => o.Auth.TokenLifetime, (o, v) => o with { Auth = o.Auth with { TokenLifetime = v } }, TimeSpan.FromSeconds(30)) with { Aliases = ["tokenLifetime"] },
         Number("auth.pullLimit.anonymous", "BERTH_PULL_LIMIT_ANONYMOUS", "pulls per window per client address, anonymous; `0` is off",
