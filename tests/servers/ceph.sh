@@ -52,7 +52,18 @@ ceph_fail() { # prints the logs' tails, stops what started
 	return 1
 }
 
+# Starts a cluster, up to three times: a cluster started beside another one on this machine has been seen to reach the
+# other's monitor ("wrong fsid") and never bring its OSD up; a fresh start with new ports gets past it.
 ceph_start() {
+	local attempt
+	for attempt in 1 2 3; do
+		ceph_start_once && return 0
+		[ "$attempt" -lt 3 ] && ceph_log "start $attempt failed; starting again on other ports"
+	done
+	return 1
+}
+
+ceph_start_once() {
 	ceph_install || return 1
 	local dir mon_port rgw_port fsid access secret started=$SECONDS
 	dir=$(mktemp -d /tmp/berth-ceph.XXXXXX) || return 1
