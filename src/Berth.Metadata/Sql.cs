@@ -101,6 +101,21 @@ public sealed class SqliteDatabase
 
 internal static class Sql
 {
+    /// <summary>An account kind as both schemas store it.</summary>
+    public static string Kind(Core.Access.AccountKind kind) => kind switch
+    {
+        Core.Access.AccountKind.User => "user",
+        Core.Access.AccountKind.Robot => "robot",
+        _ => "organization",
+    };
+
+    public static Core.Access.AccountKind ParseKind(string text) => text switch
+    {
+        "user" => Core.Access.AccountKind.User,
+        "robot" => Core.Access.AccountKind.Robot,
+        _ => Core.Access.AccountKind.Organization,
+    };
+
     public static async Task<SqliteTransaction> BeginWriteAsync(SqliteConnection c, CancellationToken ct) =>
         (SqliteTransaction)await c.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, ct);
 

@@ -7,20 +7,6 @@ namespace Berth.Metadata;
 
 public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
 {
-    private static string Kind(AccountKind kind) => kind switch
-    {
-        AccountKind.User => "user",
-        AccountKind.Robot => "robot",
-        _ => "organization",
-    };
-
-    private static AccountKind ParseKind(string text) => text switch
-    {
-        "user" => AccountKind.User,
-        "robot" => AccountKind.Robot,
-        _ => AccountKind.Organization,
-    };
-
     private RegistryEvent Change(string subject, string detail) => new(0, Time(db.Now()), EventKinds.AccountChange, null, subject, Detail: detail);
 
     private const string AccountColumns = "name, kind, password_hash, admin, default_visibility, created";
