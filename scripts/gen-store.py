@@ -3,11 +3,12 @@
 
 Every repository NAME (gen/rNNNNNNN) has one tag, "latest", pointing at its own small OCI image manifest
 (one config and one layer shared by all, linked to every repository), as a push through the API would
-leave it. The schema comes from src/Berth.Metadata/Migrations.cs, so the store matches the code it
-sits next to. No user is created: the store is open (anonymous pull). For load tests such as manifest
-GET over random repositories (scripts/random-repo.lua).
+leave it. One more repository, gen/many-tags, has --tags tags (t0000000 ...) on one manifest, for the
+tags list. The schema comes from src/Berth.Metadata/Schema/SqliteSchema.cs, so the store matches the code
+it sits next to. No user is created: the store is open (anonymous pull). For load tests such as manifest
+GET over random repositories (scripts/random-repo.lua) and scripts/bench-scale.sh.
 
-    scripts/gen-store.py DATA_DIR [--repositories 1000000]
+    scripts/gen-store.py DATA_DIR [--repositories 1000000] [--tags 100000]
 """
 import argparse
 import hashlib
@@ -24,7 +25,7 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 def migrations():
-    text = open(os.path.join(ROOT, "src/Berth.Metadata/Migrations.cs"), encoding="utf-8").read()
+    text = open(os.path.join(ROOT, "src/Berth.Metadata/Schema/SqliteSchema.cs"), encoding="utf-8").read()
     return [textwrap.dedent(step) for step in re.findall(r'"""\n(.*?)\n\s*"""', text, re.S)]
 
 
@@ -43,6 +44,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data_dir")
     parser.add_argument("--repositories", type=int, default=1_000_000)
+    parser.add_argument("--tags", type=int, default=100_000, help="tags of gen/many-tags (0: no such repository)")
     args = parser.parse_args()
     data = os.path.abspath(args.data_dir)
     db_path = os.path.join(data, "berth.db")
@@ -95,10 +97,27 @@ def main():
         db.executemany("INSERT INTO manifest_references VALUES (?, ?, ?)", refs)
         db.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", tags)
         print(f"\r{start + len(repos)} repositories", end="", file=sys.stderr, flush=True)
+    if args.tags > 0:
+        name = "gen/many-tags"
+        manifest = json.dumps({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": len(config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": len(layer)}],
+            "annotations": {"org.opencontainers.image.title": name},
+        }, separators=(",", ":")).encode()
+        digest = write_blob(data, manifest)
+        db.execute("INSERT INTO repositories VALUES (?, ?)", (name, now))
+        db.execute("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?)", (digest, len(manifest), now))
+        db.executemany("INSERT INTO repository_blobs VALUES (?, ?, ?)", [(name, config_digest, now), (name, layer_digest, now)])
+        db.execute("INSERT INTO manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (name, digest, OCI_MANIFEST, len(manifest), None, None, json.dumps({"org.opencontainers.image.title": name}), now))
+        db.executemany("INSERT INTO manifest_references VALUES (?, ?, ?)", [(name, digest, config_digest), (name, digest, layer_digest)])
+        db.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", ((name, f"t{i:07d}", digest, now) for i in range(args.tags)))
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    print(f"\n{args.repositories} repositories in {data} ({time.time() - started:.0f} s)", file=sys.stderr)
+    print(f"\n{args.repositories} repositories (and gen/many-tags with {args.tags} tags) in {data} ({time.time() - started:.0f} s)", file=sys.stderr)
 
 
 def split_sql(script):
