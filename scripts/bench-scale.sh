@@ -6,7 +6,8 @@
 #                  and in the page cache: a restart), polled with curl (~5 ms resolution); median of the starts
 #   hot            manifest GET by tag of one repository (wrk -t2 -c64), requests/s and p99
 #   spread         manifest GET by tag of a random repository of the million per request (scripts/random-repo.lua)
-#   catalog page   GET /v2/_catalog?n=100&last=<random repository> (scripts/page.lua, wrk -t1 -c4), p99
+#   catalog page   GET /v2/_catalog?n=100&last=<random repository> (scripts/page.lua, wrk -t1 -c1: one client,
+#                  so the p99 is the page's latency, not a queue behind other pages), p99
 #   tags page      GET /v2/gen/many-tags/tags/list?n=100&last=<random tag> (same), p99
 #   peak RSS       VmHWM of the server after all of the above
 # and prints one line per run, then a Markdown table of medians per executable.
@@ -123,8 +124,8 @@ for r in $(seq 1 "$rounds"); do
 		read -r hot_rps hot_p99 <<<"$(run_wrk -t2 -c"$conns" -d"${seconds}s" -H "$accept" "$url/v2/$hot_repo/manifests/latest")"
 		REPOS="$repos" run_wrk -t2 -c"$conns" -d5s -s "$root/scripts/random-repo.lua" "$url" >/dev/null
 		read -r spread_rps spread_p99 <<<"$(REPOS="$repos" run_wrk -t2 -c"$conns" -d"${seconds}s" -s "$root/scripts/random-repo.lua" "$url")"
-		read -r _ catalog_p99 <<<"$(PAGE=catalog REPOS="$repos" run_wrk -t1 -c4 -d"${seconds}s" -s "$root/scripts/page.lua" "$url")"
-		read -r _ tags_p99 <<<"$(PAGE=tags TAGS="$tags" run_wrk -t1 -c4 -d"${seconds}s" -s "$root/scripts/page.lua" "$url")"
+		read -r _ catalog_p99 <<<"$(PAGE=catalog REPOS="$repos" run_wrk -t1 -c1 -d"${seconds}s" -s "$root/scripts/page.lua" "$url")"
+		read -r _ tags_p99 <<<"$(PAGE=tags TAGS="$tags" run_wrk -t1 -c1 -d"${seconds}s" -s "$root/scripts/page.lua" "$url")"
 		hwm="$(awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$pid/status")"
 		stop
 		printf '%s\trun\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bin" "$hot_rps" "$hot_p99" "$spread_rps" "$spread_p99" "$catalog_p99" "$tags_p99" "$hwm" >>"$results"
@@ -140,7 +141,7 @@ for line in open(path):
     b, kind, *v = line.rstrip("\n").split("\t")
     (first if kind == "first" else runs)[b].append(v if kind == "run" else int(v[0]))
 cols = ["hot req/s", "hot p99 (ms)", "spread req/s", "spread p99 (ms)", "catalog page p99 (ms)", "tags page p99 (ms)", "peak RSS, VmHWM (MiB)"]
-print(f"\nMedians of {rounds} rounds ({seconds} s wrk runs, {conns} connections for manifest GETs, 4 for pages):\n")
+print(f"\nMedians of {rounds} rounds ({seconds} s wrk runs, {conns} connections for manifest GETs, 1 for pages):\n")
 print("| binary | first answer after start (s) | " + " | ".join(cols) + " |")
 print("|---|" + "---:|" * (len(cols) + 1))
 for b in binaries:
