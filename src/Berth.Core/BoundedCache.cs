@@ -9,6 +9,11 @@ namespace Berth.Core;
 /// storm of one-off entries pushes out other one-off entries, not the hot ones. Reads take no lock and allocate
 /// nothing; writes take one lock. Entries may carry an expiry (any clock, the caller passes "now" on reads) and a
 /// group (a repository), so a whole group can be dropped at once with the bytes given back.
+/// With <c>admission</c>, a full cache takes a new key only when it was offered before, recently (a doorkeeper, as in
+/// TinyLFU): under misses spread over far more keys than fit, each fill would otherwise evict an entry that lived a
+/// few seconds, long enough to be promoted to the GC's older generations and die there (the costly kind of garbage:
+/// gen1/gen2 collections of 100+ ms), to cache a key that is not asked for again. A key asked for twice within the
+/// window gets in, so hot entries still arrive on their second miss.
 /// </summary>
 public sealed class BoundedCache<TKey, TValue> where TKey : notnull
 {
@@ -39,16 +44,22 @@ public sealed class BoundedCache<TKey, TValue> where TKey : notnull
     private readonly long[]? _generations;
     private readonly Lock _lock = new();
     private readonly long _maxBytes;
+    private readonly Doorkeeper? _doorkeeper;
     private Node? _hand;
     private long _bytes;
 
     /// <param name="maxBytes">The bound on <see cref="Bytes"/>.</param>
     /// <param name="comparer">Key equality.</param>
     /// <param name="grouped">Entries belong to groups that <see cref="RemoveGroup"/> drops (and <see cref="Ticket"/> guards).</param>
-    public BoundedCache(long maxBytes, IEqualityComparer<TKey>? comparer = null, bool grouped = false)
+    /// <param name="admission">
+    /// When full, admit a key only if it was offered before within about <c>maxBytes / 1 KiB</c> offers (see the class
+    /// summary). Costs a fixed 1/256 of <paramref name="maxBytes"/> (two bit arrays), not counted in <see cref="Bytes"/>.
+    /// </param>
+    public BoundedCache(long maxBytes, IEqualityComparer<TKey>? comparer = null, bool grouped = false, bool admission = false)
     {
         _maxBytes = maxBytes;
         _map = new ConcurrentDictionary<TKey, Node>(comparer);
+        if (admission) _doorkeeper = new Doorkeeper(maxBytes);
         if (grouped)
         {
             _groups = new Dictionary<string, Node>(StringComparer.Ordinal);
@@ -92,12 +103,17 @@ public sealed class BoundedCache<TKey, TValue> where TKey : notnull
     {
         var total = cost + EntryOverhead;
         if (total > _maxBytes) return false;
-        var node = new Node(key, value, total, expires, group);
         lock (_lock)
         {
             if (group is not null && _generations![Stripe(group)] != ticket) return false;
-            if (_map.TryGetValue(key, out var old)) Unlink(old);
+            var replaced = _map.TryGetValue(key, out var old);
+            if (_doorkeeper is not null && !replaced && _bytes + total > _maxBytes && !_doorkeeper.Admit(_map.Comparer.GetHashCode(key)))
+            {
+                return false;
+            }
+            if (replaced) Unlink(old!);
             while (_bytes + total > _maxBytes && _hand is not null) EvictOne();
+            var node = new Node(key, value, total, expires, group);
             _map[key] = node;
             LinkBeforeHand(node);
             if (group is not null)
@@ -200,6 +216,49 @@ public sealed class BoundedCache<TKey, TValue> where TKey : notnull
     }
 
     private static int Stripe(string group) => (int)((uint)group.GetHashCode() % Stripes);
+
+    /// <summary>
+    /// Keys offered lately, as two generations of a Bloom filter (two bits per key, 16 bits per key of a generation:
+    /// about 3% false "seen"). A generation holds <c>window</c> offers; then the older one is cleared and reused.
+    /// Used under the cache's lock.
+    /// </summary>
+    private sealed class Doorkeeper
+    {
+        private ulong[] _current, _previous;
+        private readonly int _mask;
+        private readonly int _window;
+        private int _offers;
+
+        public Doorkeeper(long maxBytes)
+        {
+            // About one offer per KiB of the bound: a key must come back within roughly a cache's worth of other offers.
+            _window = (int)Math.Clamp(maxBytes >> 10, 1024, 1 << 22);
+            var bits = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_window * 16);
+            _mask = bits - 1;
+            _current = new ulong[bits / 64];
+            _previous = new ulong[bits / 64];
+        }
+
+        /// <summary>Records an offer of the key with <paramref name="hash"/>; true when it was offered before.</summary>
+        public bool Admit(int hash)
+        {
+            var x = (uint)hash * 0x9E3779B97F4A7C15UL;
+            var a = (int)(x >> 32) & _mask;
+            var b = (int)(x >> 7) & _mask;
+            var seen = (Has(_current, a) && Has(_current, b)) || (Has(_previous, a) && Has(_previous, b));
+            _current[a >> 6] |= 1UL << a;
+            _current[b >> 6] |= 1UL << b;
+            if (++_offers >= _window)
+            {
+                (_previous, _current) = (_current, _previous);
+                Array.Clear(_current);
+                _offers = 0;
+            }
+            return seen;
+        }
+
+        private static bool Has(ulong[] bits, int i) => (bits[i >> 6] & (1UL << i)) != 0;
+    }
 }
 
 /// <summary>Honest sizes of the objects cache entries keep alive (64-bit runtime).</summary>

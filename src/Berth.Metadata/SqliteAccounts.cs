@@ -14,11 +14,8 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
     private static Account ReadAccount(DbDataReader r) => new(r.GetString(0), ParseKind(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2),
         r.GetInt64(3) != 0, r.GetString(4) == "public" ? Visibility.Public : Visibility.Private, Time(r.GetInt64(5)));
 
-    public async Task<int> CountUsersAsync(CancellationToken ct)
-    {
-        await using var c = await db.ConnectAsync(ct);
-        return Convert.ToInt32(await Scalar(c, null, "SELECT count(*) FROM accounts WHERE kind = 'user'", ct));
-    }
+    public Task<int> CountUsersAsync(CancellationToken ct) =>
+        Task.FromResult(Convert.ToInt32(ReadScalar(db, "SELECT count(*) FROM accounts WHERE kind = 'user'", ct)));
 
     public async Task<Account?> GetAccountAsync(string name, CancellationToken ct)
     {
@@ -176,10 +173,9 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
             r => new Grant(target, isNamespace, r.GetString(0), (Role)r.GetInt64(1)), ct, ("$t", target), ("$n", isNamespace ? 1 : 0));
     }
 
-    public async Task<Role> GetRoleAsync(string user, string repository, CancellationToken ct)
+    public Task<Role> GetRoleAsync(string user, string repository, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        var role = await Scalar(c, null, """
+        var role = ReadScalar(db, """
             SELECT max(r) FROM (
                 SELECT 3 AS r WHERE $ns = $u
                 UNION ALL SELECT 3 FROM org_members WHERE organization = $ns AND member = $u AND owner = 1
@@ -188,6 +184,6 @@ public sealed class SqliteAccounts(SqliteDatabase db) : IAccounts
                       AND (subject = 'user:' || $u OR subject IN (SELECT 'team:' || organization || '/' || team FROM team_members WHERE member = $u))
             )
             """, ct, ("$u", user), ("$ns", AccessText.Namespace(repository) ?? ""), ("$repo", repository));
-        return role is null ? Role.None : (Role)Convert.ToInt32(role);
+        return Task.FromResult(role is null ? Role.None : (Role)Convert.ToInt32(role));
     }
 }

@@ -8,11 +8,10 @@ public sealed class SqliteBlobLinks(SqliteDatabase db) : IBlobLinks
 {
     private const string LinkedSize = "SELECT b.size FROM repository_blobs l JOIN blobs b ON b.digest = l.digest WHERE l.repository = $r AND l.digest = $d";
 
-    public async Task<long?> GetLinkedBlobAsync(string repository, Digest digest, CancellationToken ct)
+    public Task<long?> GetLinkedBlobAsync(string repository, Digest digest, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        var size = await Scalar(c, null, LinkedSize, ct, ("$r", repository), ("$d", digest.ToString()));
-        return size is null ? null : Convert.ToInt64(size);
+        var size = ReadScalar(db, LinkedSize, ct, ("$r", repository), ("$d", digest.ToString()));
+        return Task.FromResult(size is null ? null : (long?)Convert.ToInt64(size));
     }
 
     public async Task<string?> FindMountSourceAsync(Digest digest, RepositoryFilter readable, CancellationToken ct)

@@ -59,19 +59,14 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
         await tx.CommitAsync(ct);
     }
 
-    public async Task<ManifestInfo?> GetManifestAsync(string repository, Digest digest, CancellationToken ct)
-    {
-        await using var c = await db.ConnectAsync(ct);
-        return await ManifestRow(c, "SELECT digest, media_type, size FROM manifests WHERE repository = $r AND digest = $d", ct, ("$r", repository), ("$d", digest.ToString()));
-    }
+    public Task<ManifestInfo?> GetManifestAsync(string repository, Digest digest, CancellationToken ct) =>
+        Task.FromResult(ReadOne(db, "SELECT digest, media_type, size FROM manifests WHERE repository = $r AND digest = $d", ManifestRow, ct,
+            ("$r", repository), ("$d", digest.ToString())));
 
-    public async Task<ManifestInfo?> ResolveTagAsync(string repository, string tag, CancellationToken ct)
-    {
-        await using var c = await db.ConnectAsync(ct);
-        return await ManifestRow(c,
+    public Task<ManifestInfo?> ResolveTagAsync(string repository, string tag, CancellationToken ct) =>
+        Task.FromResult(ReadOne(db,
             "SELECT m.digest, m.media_type, m.size FROM tags t JOIN manifests m ON m.repository = t.repository AND m.digest = t.digest WHERE t.repository = $r AND t.name = $n",
-            ct, ("$r", repository), ("$n", tag));
-    }
+            ManifestRow, ct, ("$r", repository), ("$n", tag)));
 
     public async Task<bool> DeleteManifestAsync(string repository, Digest digest, CancellationToken ct)
     {
@@ -98,12 +93,11 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
         return true;
     }
 
-    public async Task<IReadOnlyList<string>?> ListTagsAsync(string repository, string? last, int limit, CancellationToken ct)
+    public Task<IReadOnlyList<string>?> ListTagsAsync(string repository, string? last, int limit, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        if (await Scalar(c, null, "SELECT 1 FROM repositories WHERE name = $r", ct, ("$r", repository)) is null) return null;
-        return await Strings(c, null, "SELECT name FROM tags WHERE repository = $r AND name > $last ORDER BY name LIMIT $n", ct,
-            ("$r", repository), ("$last", last ?? ""), ("$n", limit));
+        if (ReadScalar(db, "SELECT 1 FROM repositories WHERE name = $r", ct, ("$r", repository)) is null) return Task.FromResult<IReadOnlyList<string>?>(null);
+        return Task.FromResult<IReadOnlyList<string>?>(ReadStrings(db, "SELECT name FROM tags WHERE repository = $r AND name > $last ORDER BY name LIMIT $n", ct,
+            ("$r", repository), ("$last", last ?? ""), ("$n", limit)));
     }
 
     public async Task<IReadOnlyList<Descriptor>> ListReferrersAsync(string repository, Digest subject, string? artifactType, CancellationToken ct)
@@ -137,12 +131,7 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
         return digests.Select(Digest.Parse).ToList();
     }
 
-    private static async Task<ManifestInfo?> ManifestRow(SqliteConnection c, string sql, CancellationToken ct, params (string, object?)[] p)
-    {
-        await using var cmd = Command(c, null, sql, p);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? new ManifestInfo(Digest.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2)) : null;
-    }
+    private static ManifestInfo ManifestRow(SqliteDataReader reader) => new(Digest.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2));
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]

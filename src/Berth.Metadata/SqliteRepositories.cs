@@ -49,12 +49,10 @@ public sealed class SqliteRepositories(SqliteDatabase db) : IRepositories
     private static RepositoryEntry ReadEntry(DbDataReader r) =>
         new(r.GetString(0), r.GetString(1) == "public" ? Visibility.Public : Visibility.Private, r.IsDBNull(2) ? null : r.GetString(2));
 
-    public async Task<IReadOnlyList<string>> ListAsync(RepositoryFilter readable, string? last, int limit, CancellationToken ct)
-    {
-        await using var c = await db.ConnectAsync(ct);
-        return await Strings(c, null, $"SELECT name FROM repositories r WHERE name > $last AND {Readable("r.name")} ORDER BY name LIMIT $n", ct,
-            [("$last", last ?? ""), ("$n", limit), .. ReadableParameters(readable)]);
-    }
+    private static readonly string ListSql = $"SELECT name FROM repositories r WHERE name > $last AND {Readable("r.name")} ORDER BY name LIMIT $n";
+
+    public Task<IReadOnlyList<string>> ListAsync(RepositoryFilter readable, string? last, int limit, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<string>>(ReadStrings(db, ListSql, ct, [("$last", last ?? ""), ("$n", limit), .. ReadableParameters(readable)]));
 
     public async Task<IReadOnlyList<RepositoryEntry>> SearchAsync(RepositoryFilter readable, string query, string? after, int limit, CancellationToken ct)
     {
@@ -76,16 +74,15 @@ public sealed class SqliteRepositories(SqliteDatabase db) : IRepositories
         return rows.Count > 0 ? rows[0] : null;
     }
 
-    public async Task<Visibility> GetVisibilityAsync(string repository, CancellationToken ct)
+    public Task<Visibility> GetVisibilityAsync(string repository, CancellationToken ct)
     {
-        await using var c = await db.ConnectAsync(ct);
-        var v = await Scalar(c, null, """
+        var v = ReadScalar(db, """
             SELECT CASE WHEN EXISTS (SELECT 1 FROM repositories WHERE name = $r) THEN coalesce(
                 (SELECT visibility FROM repository_settings WHERE name = $r),
                 (SELECT default_visibility FROM accounts WHERE name = $ns),
                 'private') ELSE 'private' END
             """, ct, ("$r", repository), ("$ns", AccessText.Namespace(repository) ?? ""));
-        return v as string == "public" ? Visibility.Public : Visibility.Private;
+        return Task.FromResult(v as string == "public" ? Visibility.Public : Visibility.Private);
     }
 
     public async Task SetVisibilityAsync(string repository, Visibility visibility, DateTimeOffset now, CancellationToken ct)

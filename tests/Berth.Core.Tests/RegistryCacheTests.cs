@@ -136,6 +136,30 @@ public sealed class RegistryCacheTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AFullCacheAdmitsAKeyOnItsSecondFillOnly()
+    {
+        var one = Manifest("m");
+        var perEntry = BoundedCache<string, int>.EntryOverhead + one.Cost + CacheCost.Of("fill/r0000") + CacheCost.Of("latest");
+        var cache = new RegistryCache(perEntry * 100);
+        // Until full, every fill gets in.
+        var i = 0;
+        while (cache.AddTag($"fill/r{i:0000}", "latest", Manifest($"m{i}"), cache.Ticket($"fill/r{i:0000}"))) i++;
+        Assert.True(cache.Count >= 90, $"{cache.Count} entries");
+        // Full: a storm of one-off keys (misses spread over far more repositories than fit) leaves the entries alone.
+        var refused = 0;
+        for (var k = 0; k < 1000; k++)
+        {
+            if (!cache.AddTag($"spread/r{k:0000}", "latest", Manifest($"s{k}"), cache.Ticket($"spread/r{k:0000}"))) refused++;
+        }
+        Assert.True(refused > 900, $"only {refused} of 1000 one-off fills refused");
+        // A key filled again soon after (a repository pulled twice) gets in on its second fill.
+        Assert.False(cache.AddTag("hot/app", "latest", Manifest("hot"), cache.Ticket("hot/app")));
+        Assert.True(cache.AddTag("hot/app", "latest", Manifest("hot"), cache.Ticket("hot/app")));
+        Assert.NotNull(cache.GetTag("hot/app", "latest"));
+        Assert.True(cache.Bytes <= cache.MaxBytes);
+    }
+
+    [Fact]
     public void TheHotPathAllocatesNothing()
     {
         var cache = new RegistryCache();

@@ -14,7 +14,9 @@ public sealed record CachedManifest(Digest Digest, string MediaType, byte[] Cont
 /// <summary>
 /// In-process cache of manifests (by tag and by digest) and of blob sizes, per repository, bounded by what its
 /// entries really hold (<see cref="BoundedCache{TKey, TValue}"/>, CLOCK eviction). Only what was found is cached: a
-/// miss costs a lookup and leaves nothing behind, so requests for names that do not exist cannot fill memory.
+/// miss costs a lookup and leaves nothing behind, so requests for names that do not exist cannot fill memory. Once
+/// full, a key gets in on its second fill within a while (the cache's admission), so reads spread over far more
+/// repositories than fit do not turn the cache over on every request.
 /// Every write to a repository's manifests or links drops that repository's entries (and their bytes); a reader
 /// takes a <see cref="Ticket"/> before it reads the database, and a fill with a ticket older than the last drop is
 /// refused, so stale data is never served. Per process: with several nodes on one database, see docs/architecture.md.
@@ -35,7 +37,7 @@ public sealed class RegistryCache(long maxBytes = RegistryCache.DefaultMaxBytes)
 
     private readonly record struct Value(CachedManifest? Manifest, long Size);
 
-    private readonly BoundedCache<Key, Value> _entries = new(maxBytes, grouped: true);
+    private readonly BoundedCache<Key, Value> _entries = new(maxBytes, grouped: true, admission: true);
 
     public long Bytes => _entries.Bytes;
 

@@ -14,13 +14,14 @@ public sealed class FileSystemBlobStore : IBlobStore
 
     public ValueTask<BlobRead?> ReadAsync(Digest digest, long offset, long length, CancellationToken ct)
     {
-        var file = OpenOrNull(digest);
+        var file = OpenOrNull(digest, FileOptions.SequentialScan);
         return ValueTask.FromResult(file is null ? null : BlobRead.Of(new FileRange(file, offset, length)));
     }
 
     public async ValueTask<byte[]?> GetAsync(Digest digest, int length, CancellationToken ct)
     {
-        if (OpenOrNull(digest) is not { } file) return null;
+        // No read-ahead advice: manifests are small, read whole, once (a syscall saved per cache miss).
+        if (OpenOrNull(digest, FileOptions.None) is not { } file) return null;
         var content = new byte[length];
         await using var range = new FileRange(file, 0, length);
         await range.ReadExactlyAsync(content, ct);
@@ -53,12 +54,12 @@ public sealed class FileSystemBlobStore : IBlobStore
         return ValueTask.CompletedTask;
     }
 
-    private Microsoft.Win32.SafeHandles.SafeFileHandle? OpenOrNull(Digest digest)
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? OpenOrNull(Digest digest, FileOptions options)
     {
         try
         {
             // Delete sharing: a blob being read may be deleted (GC); the reader keeps its open file.
-            return File.OpenHandle(_paths.Blob(digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
+            return File.OpenHandle(_paths.Blob(digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, options);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

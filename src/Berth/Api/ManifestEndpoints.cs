@@ -78,10 +78,21 @@ internal sealed class ManifestEndpoints(ManifestService manifests)
         foreach (var value in accept)
         {
             if (string.IsNullOrEmpty(value)) return true;
-            foreach (var range in value.Split(','))
+            // Without allocating: every manifest GET comes here.
+            var rest = value.AsSpan();
+            while (true)
             {
-                var essence = MediaTypes.Essence(range);
-                if (essence is null || essence == mediaType || essence is "*/*" or "application/*") return true;
+                var comma = rest.IndexOf(',');
+                var range = comma < 0 ? rest : rest[..comma];
+                var semi = range.IndexOf(';');
+                var essence = (semi < 0 ? range : range[..semi]).Trim();
+                if (essence.IsWhiteSpace() || essence.Equals(mediaType, StringComparison.OrdinalIgnoreCase)
+                    || essence.Equals("*/*", StringComparison.Ordinal) || essence.Equals("application/*", StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+                if (comma < 0) break;
+                rest = rest[(comma + 1)..];
             }
         }
         return false;
