@@ -7,6 +7,8 @@
 #          eval "$(bash tests/servers/ceph.sh start)"      or      source tests/servers/ceph.sh start
 #   stop [DIR]: kills the daemons started for DIR (default $BERTH_CEPH_DIR) and removes DIR.
 # Ports: BERTH_CEPH_MON_PORT and BERTH_CEPH_RGW_PORT, else free ones from tests/free-port.py.
+# The OSD keeps everything in RAM: BERTH_CEPH_MEMSTORE_GIB (default 8) bounds it. A full OSD blocks writes (clients
+# wait, they are not refused): the bench harness's 1 GiB uploads need more, or a fresh cluster per run.
 # Logs are in DIR/log while it runs; a start that fails prints their tails and cleans up.
 
 ceph_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -99,7 +101,7 @@ crash_dir = $dir/crash
 mon_data = $dir/mon/ceph-\$id
 osd_data = $dir/osd/ceph-\$id
 osd_objectstore = memstore
-memstore_device_bytes = 8589934592
+memstore_device_bytes = $((${BERTH_CEPH_MEMSTORE_GIB:-8} << 30))
 osd_pool_default_size = 1
 osd_pool_default_min_size = 1
 osd_pool_default_pg_num = 8
