@@ -11,14 +11,14 @@
 
 postgres_bin() {
 	local d
-	if command -v initdb >/dev/null 2>&1; then dirname "$(readlink -f "$(command -v initdb)")"; return; fi
+	if command -v initdb >/dev/null 2>&1; then dirname "$(readlink -f "$(command -v initdb)")"; return 0; fi
 	for d in /usr/lib/postgresql/*/bin; do
-		[ -x "$d/initdb" ] && { echo "$d"; return; }
+		[ -x "$d/initdb" ] && { echo "$d"; return 0; }
 	done
 	if [ "$(id -u)" -ne 0 ]; then echo "postgres.sh: initdb is missing and installing postgresql needs root" >&2; return 1; fi
 	apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || return 1
 	for d in /usr/lib/postgresql/*/bin; do
-		[ -x "$d/initdb" ] && { echo "$d"; return; }
+		[ -x "$d/initdb" ] && { echo "$d"; return 0; }
 	done
 	echo "postgres.sh: no initdb after installing postgresql" >&2
 	return 1
