@@ -1,6 +1,6 @@
 -- wrk script: pages of 100 of the catalog or of a tag list, from a random place, on a store made by scripts/gen-store.py.
 -- PAGE=catalog: /v2/_catalog?n=100&last=gen/rNNNNNNN, NNNNNNN random below REPOS.
--- PAGE=tags:    /v2/gen/many-tags/tags/list?n=100&last=tNNNNNNN, NNNNNNN random below TAGS.
+-- PAGE=tags:    /v2/gen/tags/tags/list?n=100&last=tNNNNNNN, NNNNNNN random below TAGS.
 local kind = os.getenv("PAGE") or "catalog"
 local repos = tonumber(os.getenv("REPOS") or "1000000")
 local tags = tonumber(os.getenv("TAGS") or "100000")
@@ -16,7 +16,7 @@ end
 request = function()
   local path
   if kind == "tags" then
-    path = string.format("/v2/gen/many-tags/tags/list?n=100&last=t%07d", math.random(0, tags - 1))
+    path = string.format("/v2/gen/tags/tags/list?n=100&last=t%07d", math.random(0, tags - 1))
   else
     path = string.format("/v2/_catalog?n=100&last=gen/r%07d", math.random(0, repos - 1))
   end

@@ -33,6 +33,9 @@ public sealed class PostgresDatabase : IAsyncDisposable
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.ApplicationName ??= "berth";
+        // The same few statements run all the time (a tag, a manifest, a blob size, a visibility): prepared on each
+        // connection once they recur, they skip PostgreSQL's parse and plan. A setting in the connection string wins.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0) builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
         _source = builder.Build();
         var sessions = new NpgsqlDataSourceBuilder(connectionString);
         sessions.ConnectionStringBuilder.ApplicationName = (sessions.ConnectionStringBuilder.ApplicationName ?? "berth") + " (locks)";
