@@ -16,12 +16,7 @@ public sealed class KeyedLocks
 
     public async Task<IAsyncDisposable> AcquireAsync(string key, CancellationToken ct)
     {
-        Entry entry;
-        lock (_entries)
-        {
-            if (!_entries.TryGetValue(key, out entry!)) _entries[key] = entry = new Entry();
-            entry.Users++;
-        }
+        var entry = Enter(key);
         try
         {
             await entry.Gate.WaitAsync(ct);
@@ -37,15 +32,21 @@ public sealed class KeyedLocks
     /// <summary>A hold on <paramref name="key"/>, or null at once when someone holds it.</summary>
     public IAsyncDisposable? TryAcquire(string key)
     {
-        Entry entry;
-        lock (_entries)
-        {
-            if (!_entries.TryGetValue(key, out entry!)) _entries[key] = entry = new Entry();
-            entry.Users++;
-        }
+        var entry = Enter(key);
         if (entry.Gate.Wait(0)) return new Hold(this, key, entry);
         Leave(key, entry);
         return null;
+    }
+
+    /// <summary>The key's entry, counted as used until <see cref="Leave"/>.</summary>
+    private Entry Enter(string key)
+    {
+        lock (_entries)
+        {
+            if (!_entries.TryGetValue(key, out var entry)) _entries[key] = entry = new Entry();
+            entry.Users++;
+            return entry;
+        }
     }
 
     private void Leave(string key, Entry entry)

@@ -140,11 +140,17 @@ internal sealed class Backends
             new RepositoryDirectory(Repositories, access));
     }
 
+    /// <summary>The name the token signing key is kept under by <see cref="ISharedSecrets"/>.</summary>
+    public const string TokenKeyName = "token-key.pem";
+
     /// <summary>The token signing key: the file <c>auth.tokenKey</c> names, else the one the backend's secrets keep (created on first use).</summary>
-    public Task<string> TokenKeyAsync(BerthOptions options, CancellationToken ct) =>
+    public Task<string> TokenKeyAsync(BerthOptions options, CancellationToken ct) => TokenKeyAsync(options, Secrets, ct);
+
+    /// <inheritdoc cref="TokenKeyAsync(BerthOptions, CancellationToken)"/>
+    public static Task<string> TokenKeyAsync(BerthOptions options, ISharedSecrets secrets, CancellationToken ct) =>
         options.Auth.TokenKey is { } path
             ? new FileSecrets(Path.GetDirectoryName(Path.GetFullPath(path))!).GetOrAddAsync(Path.GetFileName(path), Auth.TokenIssuer.NewKeyPem, ct)
-            : Secrets.GetOrAddAsync("token-key.pem", Auth.TokenIssuer.NewKeyPem, ct);
+            : secrets.GetOrAddAsync(TokenKeyName, Auth.TokenIssuer.NewKeyPem, ct);
 
     private static StartupException Unknown(string key, string name) => new($"{key}: unknown backend \"{name}\"", ExitCodes.Usage);
 }

@@ -60,8 +60,9 @@ internal static class Migration
             throw new StartupException($"metadata: {e.Message}");
         }
 
-        var key = await new FileSecrets(Path.GetFullPath(source.Data)).GetOrAddAsync("token-key.pem", Auth.TokenIssuer.NewKeyPem, ct);
-        var kept = await new PostgresSharedSecrets(postgres).GetOrAddAsync("token-key.pem", () => key, ct);
+        // The key the single node signed with: auth.tokenKey's file when it names one, else the data directory's.
+        var key = await Backends.TokenKeyAsync(source, new FileSecrets(Path.GetFullPath(source.Data)), ct);
+        var kept = await new PostgresSharedSecrets(postgres).GetOrAddAsync(Backends.TokenKeyName, () => key, ct);
         output.WriteLine(kept == key
             ? "token signing key copied: tokens issued by the old node stay valid"
             : "the target already had a token signing key: tokens issued by the old node must be requested again");
