@@ -51,6 +51,7 @@ public sealed class PostgresManifestIndex(PostgresDatabase db) : IManifestIndex
         if (tag is not null)
         {
             var previous = await MoveTagAsync(c, tx, repository, tag, digest, t, ct);
+            if (previous is not null && previous != digest) await PostgresPolicies.RefuseImmutableAsync(c, tx, repository, tag, deleting: false, ct);
             if (previous is not null && previous != digest)
             {
                 events.Add(new RegistryEvent(0, now, EventKinds.TagMove, repository, Digest: digest, Tag: tag, Detail: previous));
@@ -106,6 +107,7 @@ public sealed class PostgresManifestIndex(PostgresDatabase db) : IManifestIndex
         var d = digest.ToString();
         var deleted = await Exec(c, tx, "DELETE FROM manifests WHERE repository = @r AND digest = @d", ct, ("@r", repository), ("@d", d));
         if (deleted == 0) return false;
+        await PostgresPolicies.RefuseImmutableTagsOfAsync(c, tx, repository, d, ct);
         await Exec(c, tx, """
             DELETE FROM tags WHERE repository = @r AND digest = @d;
             DELETE FROM manifest_references WHERE repository = @r AND manifest = @d
@@ -121,6 +123,7 @@ public sealed class PostgresManifestIndex(PostgresDatabase db) : IManifestIndex
         await using var tx = await c.BeginTransactionAsync(ct);
         var digest = await Scalar(c, tx, "DELETE FROM tags WHERE repository = @r AND name = @n RETURNING digest", ct, ("@r", repository), ("@n", tag)) as string;
         if (digest is null) return false;
+        await PostgresPolicies.RefuseImmutableAsync(c, tx, repository, tag, deleting: true, ct);
         await Pg.Events(c, tx, ct, new RegistryEvent(0, Time(db.Now()), EventKinds.TagDelete, repository, Digest: digest, Tag: tag));
         await tx.CommitAsync(ct);
         return true;

@@ -47,6 +47,7 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
         if (tag is not null)
         {
             var previous = await Scalar(c, tx, "SELECT digest FROM tags WHERE repository = $r AND name = $n", ct, ("$r", repository), ("$n", tag)) as string;
+            if (previous is not null && previous != digest) await SqlitePolicies.RefuseImmutableAsync(c, tx, repository, tag, deleting: false, ct);
             if (previous is not null && previous != digest)
             {
                 await Event(c, tx, new RegistryEvent(0, now, EventKinds.TagMove, repository, Digest: digest, Tag: tag, Detail: previous), ct);
@@ -75,6 +76,7 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
         var d = digest.ToString();
         var deleted = await Exec(c, tx, "DELETE FROM manifests WHERE repository = $r AND digest = $d", ct, ("$r", repository), ("$d", d));
         if (deleted == 0) return false;
+        await SqlitePolicies.RefuseImmutableTagsOfAsync(c, tx, repository, d, ct);
         await Exec(c, tx, "DELETE FROM tags WHERE repository = $r AND digest = $d", ct, ("$r", repository), ("$d", d));
         await Exec(c, tx, "DELETE FROM manifest_references WHERE repository = $r AND manifest = $d", ct, ("$r", repository), ("$d", d));
         await Event(c, tx, new RegistryEvent(0, Time(db.Now()), EventKinds.ManifestDelete, repository, Digest: d), ct);
@@ -88,6 +90,7 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
         await using var tx = await BeginWriteAsync(c, ct);
         var digest = await Scalar(c, tx, "DELETE FROM tags WHERE repository = $r AND name = $n RETURNING digest", ct, ("$r", repository), ("$n", tag)) as string;
         if (digest is null) return false;
+        await SqlitePolicies.RefuseImmutableAsync(c, tx, repository, tag, deleting: true, ct);
         await Event(c, tx, new RegistryEvent(0, Time(db.Now()), EventKinds.TagDelete, repository, Digest: digest, Tag: tag), ct);
         await tx.CommitAsync(ct);
         return true;

@@ -24,6 +24,10 @@ public static class EventKinds
     public const string GrantChange = "grant.change";
     public const string VisibilityChange = "visibility.change";
     public const string TokenChange = "token.change";
+    /// <summary>Pulls of one (repository, digest, tag) since the last flush of a node's pull statistics; Detail is the count.</summary>
+    public const string Pull = "manifest.pull";
+    /// <summary>A push refused by its namespace's quota; Detail names the quota and the usage.</summary>
+    public const string QuotaExceeded = "quota.exceeded";
 
     /// <summary>Kinds after which what a repository serves (manifests, tags, blob sizes) may have changed.</summary>
     public static bool ChangesContent(string kind) => kind is ManifestPut or ManifestDelete or TagMove or TagDelete or BlobUnlink;

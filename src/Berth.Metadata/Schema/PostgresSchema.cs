@@ -207,5 +207,29 @@ internal static class PostgresSchema
             created bigint NOT NULL
         );
         """,
+        """
+        -- Policies (immutable tags, retention, quota) per namespace ("ns/") or repository, as JSON documents: the write
+        -- transactions that move or delete a tag read the immutable-tags rows (IManifestIndex refuses there).
+        CREATE TABLE policies (
+            target text COLLATE "C" NOT NULL,
+            kind text NOT NULL,
+            body text NOT NULL,
+            updated bigint NOT NULL,
+            PRIMARY KEY (target, kind)
+        );
+
+        -- Pull statistics, added by each node's batched flush (ITagStatistics).
+        ALTER TABLE tags ADD COLUMN last_pulled bigint;
+        ALTER TABLE tags ADD COLUMN pull_count bigint NOT NULL DEFAULT 0;
+        ALTER TABLE manifests ADD COLUMN last_pulled bigint;
+        ALTER TABLE manifests ADD COLUMN pull_count bigint NOT NULL DEFAULT 0;
+
+        -- Content a scrub found damaged: never served (IIntegrity).
+        CREATE TABLE quarantine (
+            digest text COLLATE "C" PRIMARY KEY,
+            reason text NOT NULL,
+            time bigint NOT NULL
+        );
+        """,
     ];
 }

@@ -170,5 +170,29 @@ internal static class SqliteSchema
         );
         CREATE INDEX events_time ON events(time);
         """,
+        """
+        -- Policies (immutable tags, retention, quota) per namespace ("ns/") or repository, as JSON documents: the write
+        -- transactions that move or delete a tag read the immutable-tags rows (IManifestIndex refuses there).
+        CREATE TABLE policies (
+            target TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated INTEGER NOT NULL,
+            PRIMARY KEY (target, kind)
+        ) WITHOUT ROWID;
+
+        -- Pull statistics, added by each node's batched flush (ITagStatistics).
+        ALTER TABLE tags ADD COLUMN last_pulled INTEGER;
+        ALTER TABLE tags ADD COLUMN pull_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE manifests ADD COLUMN last_pulled INTEGER;
+        ALTER TABLE manifests ADD COLUMN pull_count INTEGER NOT NULL DEFAULT 0;
+
+        -- Content a scrub found damaged: never served (IIntegrity).
+        CREATE TABLE quarantine (
+            digest TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            time INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -1,10 +1,11 @@
 using Berth.Core;
 using Berth.Core.Registry;
+using Berth.Core.Policies;
 
 namespace Berth.Api;
 
 /// <summary>Blob reads with ranges, and deletes.</summary>
-internal sealed class BlobEndpoints(BlobService blobs)
+internal sealed class BlobEndpoints(BlobService blobs, Quarantine quarantine)
 {
     private const int FileBlock = 64 * 1024;
 
@@ -16,6 +17,7 @@ internal sealed class BlobEndpoints(BlobService blobs)
         var headers = response.Headers;
         var digestValue = digest.ToString();
         var size = await blobs.StatAsync(name, digest, ct) ?? throw Unknown(digest);
+        quarantine.ThrowIfQuarantined(digest);
         if (ctx.Request.Method == "HEAD")
         {
             WriteHeaders(response, digestValue, size);

@@ -1,17 +1,19 @@
 using Berth.Core;
+using Berth.Core.Policies;
 using Berth.Core.Registry;
 using Microsoft.Extensions.Primitives;
 
 namespace Berth.Api;
 
 /// <summary>Manifests by tag or digest. GET by tag is the registry's hottest path: a cache hit touches no I/O.</summary>
-internal sealed class ManifestEndpoints(ManifestService manifests)
+internal sealed class ManifestEndpoints(ManifestService manifests, PullStatistics pulls, QuotaService quotas, Quarantine quarantine)
 {
     public async Task Get(HttpContext ctx, string name, string referenceText)
     {
         var reference = ParseForRead(referenceText);
         var manifest = await manifests.GetAsync(name, reference, ctx.RequestAborted)
             ?? throw new RegistryException(ErrorCode.ManifestUnknown, "manifest unknown to registry", ErrorDetail.Of(("reference", referenceText)));
+        if (quarantine.Contains(manifest.Digest)) throw new RegistryException(ErrorCode.ManifestUnknown, $"manifest {manifest.DigestText} is quarantined: a scrub found its stored content damaged");
         if (!Accepts(ctx.Request.Headers.Accept, manifest.MediaType))
         {
             throw new RegistryException(ErrorCode.ManifestUnknown, $"the manifest is a {manifest.MediaType}, which the Accept header does not list",
@@ -24,6 +26,7 @@ internal sealed class ManifestEndpoints(ManifestService manifests)
         headers["Docker-Content-Digest"] = manifest.DigestText;
         headers.ETag = manifest.ETag;
         if (ctx.Request.Method == "HEAD") return;
+        pulls.Record(name, reference.Tag, manifest.Digest);
         if (ctx.Request.Headers.IfNoneMatch == manifest.ETag)
         {
             response.StatusCode = StatusCodes.Status304NotModified;
@@ -39,6 +42,7 @@ internal sealed class ManifestEndpoints(ManifestService manifests)
         var max = manifests.MaxManifestSize;
         if (ctx.Request.ContentLength > max) throw new RegistryException(ErrorCode.TooLarge, $"manifest is larger than {max} bytes");
         var body = await ReadBodyAsync(ctx.Request.Body, max, ctx.RequestAborted);
+        await quotas.CheckAsync(name, reference.Digest, _ => ValueTask.FromResult((long)body.Length), "manifest", ctx.RequestAborted);
         var pushed = await manifests.PutAsync(name, reference, ctx.Request.ContentType, body, ctx.RequestAborted);
         var headers = ctx.Response.Headers;
         ctx.Response.StatusCode = StatusCodes.Status201Created;

@@ -2,11 +2,12 @@ using Berth.Core;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
 using Berth.Core.Access;
+using Berth.Core.Policies;
 
 namespace Berth.Api;
 
 /// <summary>Blob uploads: monolithic, chunked and streamed, and cross-repository mounts.</summary>
-internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
+internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs, QuotaService quotas)
 {
     public async Task Start(HttpContext ctx, string name, Caller caller)
     {
@@ -20,6 +21,7 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
             {
                 // The source must be readable by the caller, or the mount quietly becomes an upload: nothing tells
                 // the caller whether the blob exists in a repository it may not see.
+                await quotas.CheckAsync(name, mountDigest, _ => ValueTask.FromResult(0L), "mount", ct);
                 var mounted = await blobs.MountAsync(name, mountDigest, from.Length == 0 ? null : from, caller, ct);
                 if (mounted is not null)
                 {
@@ -31,6 +33,7 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
 
         // Parsed before the session exists, so a malformed digest leaves nothing behind.
         Digest? monolithic = query.TryGetValue("digest", out var digestText) ? Digest.Parse(digestText.ToString()) : null;
+        if (monolithic is not null) await quotas.CheckAsync(name, monolithic, _ => ValueTask.FromResult(ctx.Request.ContentLength ?? 0), "blob", ct);
         var session = await uploads.StartAsync(name, ct);
         if (monolithic is { } digest)
         {
@@ -76,6 +79,7 @@ internal sealed class UploadEndpoints(UploadService uploads, BlobService blobs)
         if (digestText.Length == 0) throw new RegistryException(ErrorCode.DigestInvalid, "the digest query parameter is required to complete an upload");
         var digest = Digest.Parse(digestText);
         var (start, end) = ContentRange(ctx);
+        await quotas.CheckAsync(name, digest, async c => (await uploads.GetAsync(name, id, c)).Size + (ctx.Request.ContentLength ?? 0), "blob", ct);
         var hasBody = ctx.Request.ContentLength is > 0 || (ctx.Request.ContentLength is null && ctx.Request.Headers.TransferEncoding.Count > 0);
         await uploads.CompleteAsync(name, id, digest, hasBody ? new Chunk(ctx.Request.Body, start, end, ctx.Request.ContentLength) : null, ct);
         Created(ctx, name, digest);

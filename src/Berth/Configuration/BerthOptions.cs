@@ -26,6 +26,11 @@ public sealed record BerthOptions
     /// <summary>Behind a reverse proxy: take the client address from X-Forwarded-For (the proxy must overwrite it).</summary>
     public bool TrustProxy { get; init; }
 
+    /// <summary>Policies and integrity (docs/architecture.md, "Policies"): the periods of the retention and scrub jobs.</summary>
+    public TimeSpan RetentionInterval { get; init; } = TimeSpan.FromHours(1);
+    public TimeSpan ScrubInterval { get; init; } = TimeSpan.FromDays(7);
+    public int ScrubParallelism { get; init; } = 2;
+
     public StorageOptions Storage { get; init; } = new();
     public MetadataOptions Metadata { get; init; } = new();
     public AuthOptions Auth { get; init; } = new();

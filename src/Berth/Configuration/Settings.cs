@@ -57,6 +57,12 @@ public static class Settings
                 ? null : $"\"{v}\" is not a URL like https://registry.example.com") with { DefaultNote = "request's own" },
         Switch("trustProxy", "BERTH_TRUST_PROXY", null, "take the client address from `X-Forwarded-For`",
             o => o.TrustProxy, (o, v) => o with { TrustProxy = v }),
+        Duration("retentionInterval", "BERTH_RETENTION_INTERVAL", "how often the `retention` job applies the retention policies (first at start-up)",
+            o => o.RetentionInterval, (o, v) => o with { RetentionInterval = v }, Minute),
+        Duration("scrubInterval", "BERTH_SCRUB_INTERVAL", "how often the `scrub` job re-hashes every blob (not at start-up)",
+            o => o.ScrubInterval, (o, v) => o with { ScrubInterval = v }, Minute),
+        Number("scrubParallelism", "BERTH_SCRUB_PARALLELISM", "blobs a scrub reads and hashes at once",
+            o => o.ScrubParallelism, (o, v) => o with { ScrubParallelism = v }, 1, 64),
 
         OneOf("storage.type", "BERTH_STORAGE_TYPE", "where blobs and uploads are kept", StorageOptions.Types,
             o => o.Storage.Type, (o, v) => o with { Storage = o.Storage with { Type = v } }),

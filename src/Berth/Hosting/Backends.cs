@@ -25,6 +25,9 @@ internal sealed class Backends
     public required ILimitCounters Counters { get; init; }
     public required ISharedSecrets Secrets { get; init; }
     public required IJobLocks JobLocks { get; init; }
+    public required IPolicies Policies { get; init; }
+    public required ITagStatistics TagStatistics { get; init; }
+    public required IIntegrity Integrity { get; init; }
 
     /// <summary>
     /// Opens the metadata backend. With <paramref name="create"/> (serve) a missing registry is created; without (the
@@ -50,6 +53,9 @@ internal sealed class Backends
                     Counters = new MemoryLimitCounters(),
                     Secrets = new FileSecrets(Path.GetFullPath(options.Data)),
                     JobLocks = new SqliteJobLocks(database),
+                    Policies = new SqlitePolicies(database),
+                    TagStatistics = new SqliteTagStatistics(database),
+                    Integrity = new SqliteIntegrity(database),
                 };
             case MetadataOptions.PostgresType:
                 var postgres = await OpenPostgresAsync(options.Metadata.Postgres.ConnectionString!, create, time, ct);
@@ -67,6 +73,9 @@ internal sealed class Backends
                     Counters = new PostgresLimitCounters(postgres),
                     Secrets = new PostgresSharedSecrets(postgres),
                     JobLocks = new PostgresJobLocks(postgres),
+                    Policies = new PostgresPolicies(postgres),
+                    TagStatistics = new PostgresTagStatistics(postgres),
+                    Integrity = new PostgresIntegrity(postgres),
                 };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);

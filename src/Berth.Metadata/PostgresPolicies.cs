@@ -1,0 +1,149 @@
+using Berth.Core;
+using Berth.Core.Metadata;
+using Berth.Core.Policies;
+using Npgsql;
+using static Berth.Metadata.Sql;
+
+namespace Berth.Metadata;
+
+/// <summary>Policy documents and namespace usage on PostgreSQL (<see cref="IPolicies"/>), the sibling of <see cref="SqlitePolicies"/>.</summary>
+public sealed class PostgresPolicies(PostgresDatabase db) : IPolicies
+{
+    public async Task<string?> GetAsync(string target, string kind, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Scalar(c, null, "SELECT body FROM policies WHERE target = @t AND kind = @k", ct, ("@t", target), ("@k", kind)) as string;
+    }
+
+    public async Task<bool> SetAsync(string target, string kind, string? body, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return body is null
+            ? await Exec(c, null, "DELETE FROM policies WHERE target = @t AND kind = @k", ct, ("@t", target), ("@k", kind)) > 0
+            : await Exec(c, null, "INSERT INTO policies (target, kind, body, updated) VALUES (@t, @k, @b, @u) ON CONFLICT (target, kind) DO UPDATE SET body = excluded.body, updated = excluded.updated",
+                ct, ("@t", target), ("@k", kind), ("@b", body), ("@u", Ms(now))) > 0;
+    }
+
+    public async Task<IReadOnlyList<PolicyDocument>> ListAsync(string kind, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Rows(c, null, "SELECT target, kind, body, updated FROM policies WHERE kind = @k ORDER BY target",
+            r => new PolicyDocument(r.GetString(0), r.GetString(1), r.GetString(2), Time(r.GetInt64(3))), ct, ("@k", kind));
+    }
+
+    public async Task<IReadOnlyList<string>> RepositoriesAsync(string prefix, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Strings(c, null, "SELECT name FROM repositories WHERE name >= @lo AND name < @hi ORDER BY name", ct, ("@lo", prefix), ("@hi", PolicySql.After(prefix)));
+    }
+
+    public async Task<NamespaceUsage> UsageAsync(string ns, Digest? digest, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        var (lo, hi) = PolicySql.Range(ns);
+        var rows = await Rows(c, null, PolicySql.Usage.Replace("@d", "@d::text"), PolicySql.UsageRow, ct, ("@lo", lo), ("@hi", hi), ("@d", digest?.ToString()));
+        return rows[0];
+    }
+
+    public async Task RecordEventAsync(RegistryEvent e, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        await Pg.Events(c, tx, ct, e);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// Inside a transaction that moves or deletes <paramref name="tag"/> (its row already locked by that transaction):
+    /// refuses (DENIED) when an immutable-tags rule of the repository or its namespace covers it.
+    /// </summary>
+    internal static async Task RefuseImmutableAsync(NpgsqlConnection c, NpgsqlTransaction tx, string repository, string tag, bool deleting, CancellationToken ct)
+    {
+        var rules = await Rules(c, tx, repository, ct);
+        if (rules.Count > 0) TagImmutability.Check(repository, tag, rules, deleting);
+    }
+
+    /// <summary>The same check for every tag pointing at <paramref name="digest"/> (a manifest delete takes its tags along).</summary>
+    internal static async Task RefuseImmutableTagsOfAsync(NpgsqlConnection c, NpgsqlTransaction tx, string repository, string digest, CancellationToken ct)
+    {
+        var rules = await Rules(c, tx, repository, ct);
+        if (rules.Count == 0) return;
+        foreach (var tag in await Strings(c, tx, "SELECT name FROM tags WHERE repository = @r AND digest = @d FOR UPDATE", ct, ("@r", repository), ("@d", digest)))
+        {
+            TagImmutability.Check(repository, tag, rules, deleting: true);
+        }
+    }
+
+    private static Task<List<(string, string)>> Rules(NpgsqlConnection c, NpgsqlTransaction tx, string repository, CancellationToken ct) =>
+        Rows(c, tx, "SELECT target, body FROM policies WHERE kind = @k AND target IN (@r, @ns)", r => (r.GetString(0), r.GetString(1)), ct,
+            ("@k", PolicyKinds.ImmutableTags), ("@r", repository), ("@ns", PolicyTarget.Namespace(PolicyTarget.NamespaceOf(repository))));
+}
+
+/// <summary>Pull statistics on PostgreSQL (<see cref="ITagStatistics"/>).</summary>
+public sealed class PostgresTagStatistics(PostgresDatabase db) : ITagStatistics
+{
+    public async Task RecordPullsAsync(IReadOnlyCollection<PullCount> pulls, CancellationToken ct)
+    {
+        if (pulls.Count == 0) return;
+        await using var c = await db.ConnectAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        // In a fixed order, so two nodes flushing at once lock the rows they share in the same order.
+        var ordered = pulls.OrderBy(p => p.Repository, StringComparer.Ordinal).ThenBy(p => p.Tag, StringComparer.Ordinal).ThenBy(p => p.Digest.ToString(), StringComparer.Ordinal).ToList();
+        foreach (var p in ordered)
+        {
+            var t = Ms(p.Last);
+            await Exec(c, tx, "UPDATE manifests SET pull_count = pull_count + @n, last_pulled = greatest(last_pulled, @t) WHERE repository = @r AND digest = @d", ct,
+                ("@n", p.Count), ("@t", t), ("@r", p.Repository), ("@d", p.Digest.ToString()));
+            if (p.Tag is not null)
+            {
+                await Exec(c, tx, "UPDATE tags SET pull_count = pull_count + @n, last_pulled = greatest(last_pulled, @t) WHERE repository = @r AND name = @g", ct,
+                    ("@n", p.Count), ("@t", t), ("@r", p.Repository), ("@g", p.Tag));
+            }
+        }
+        foreach (var chunk in ordered.Chunk(1000)) await Pg.Events(c, tx, ct, [.. chunk.Select(PolicySql.PullEvent)]);
+        await tx.CommitAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<TagDetail>?> ListTagDetailsAsync(string repository, string? last, int limit, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        if (await Scalar(c, null, "SELECT 1 FROM repositories WHERE name = @r", ct, ("@r", repository)) is null) return null;
+        return await Rows(c, null, "SELECT name, digest, updated, last_pulled, pull_count FROM tags WHERE repository = @r AND name > @last ORDER BY name LIMIT @n",
+            PolicySql.TagRow, ct, ("@r", repository), ("@last", last ?? ""), ("@n", limit));
+    }
+}
+
+/// <summary>Scrub's reads and the quarantine on PostgreSQL (<see cref="IIntegrity"/>).</summary>
+public sealed class PostgresIntegrity(PostgresDatabase db) : IIntegrity
+{
+    public async Task<IReadOnlyList<StoredBlob>> ListBlobsAsync(Digest? after, int limit, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Rows(c, null, "SELECT digest, size FROM blobs WHERE digest > @a ORDER BY digest LIMIT @n", r => new StoredBlob(Digest.Parse(r.GetString(0)), r.GetInt64(1)), ct,
+            ("@a", after?.ToString() ?? ""), ("@n", limit));
+    }
+
+    public async Task<IReadOnlyList<DanglingReference>> ListDanglingReferencesAsync(int limit, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Rows(c, null, PolicySql.Dangling, r => new DanglingReference(r.GetString(0), Digest.Parse(r.GetString(1)), r.GetString(2)), ct, ("@n", limit));
+    }
+
+    public async Task QuarantineAsync(Digest digest, string reason, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        await Exec(c, null, "INSERT INTO quarantine (digest, reason, time) VALUES (@d, @r, @t) ON CONFLICT DO NOTHING", ct, ("@d", digest.ToString()), ("@r", reason), ("@t", Ms(now)));
+    }
+
+    public async Task<bool> ReleaseAsync(Digest digest, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Exec(c, null, "DELETE FROM quarantine WHERE digest = @d", ct, ("@d", digest.ToString())) > 0;
+    }
+
+    public async Task<IReadOnlyList<QuarantineEntry>> ListQuarantinedAsync(CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return await Rows(c, null, "SELECT digest, reason, time FROM quarantine ORDER BY digest", r => new QuarantineEntry(Digest.Parse(r.GetString(0)), r.GetString(1), Time(r.GetInt64(2))), ct);
+    }
+}
