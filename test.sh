@@ -71,6 +71,9 @@ bash tests/run/service-account.sh
 log "real clients"
 bash tests/clients/run-all.sh
 
+log "policies with real clients (immutable tags, quota, pull statistics, retention, scrub)"
+bash tests/policy/policy.sh
+
 log "memory under a storm of requests for missing names"
 bash tests/memory/miss-storm.sh
 

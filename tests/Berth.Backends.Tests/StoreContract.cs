@@ -7,7 +7,12 @@ namespace Berth.Backends.Tests;
 
 /// <summary>Every metadata interface of one backend, over the same persistent state.</summary>
 public sealed record Stores(IUploadSessions Uploads, IBlobLinks Links, IManifestIndex Manifests, IRepositories Repositories,
-    IAccounts Accounts, ITokens Tokens, IAuditLog Audit, IEventLog Events, ILimitCounters Counters, ISharedSecrets Secrets, IJobLocks JobLocks);
+    IAccounts Accounts, ITokens Tokens, IAuditLog Audit, IEventLog Events, ILimitCounters Counters, ISharedSecrets Secrets, IJobLocks JobLocks)
+{
+    public IPolicies Policies { get; init; } = null!;
+    public ITagStatistics TagStatistics { get; init; } = null!;
+    public IIntegrity Integrity { get; init; } = null!;
+}
 
 /// <summary>
 /// What every contract suite shares: a backend opened on fresh state, and helpers that build state through the
