@@ -59,7 +59,7 @@ fail() {
 for arg in "$@"; do
 	case "$arg" in
 	-h | --help)
-		echo "usage: bash tests/clients/$script_name.sh"
+		echo "usage: bash $0"
 		sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"
 		printf '\n%s\n' "$lib_env_help"
 		exit 0
