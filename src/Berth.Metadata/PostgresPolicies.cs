@@ -45,6 +45,19 @@ public sealed class PostgresPolicies(PostgresDatabase db) : IPolicies
         return rows[0];
     }
 
+    public async Task<bool> DeleteTagIfAsync(string repository, string tag, Digest digest, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        var d = digest.ToString();
+        // The row is locked by the delete: a push moving the tag waits, then finds it gone and creates it anew.
+        if (await Exec(c, tx, "DELETE FROM tags WHERE repository = @r AND name = @n AND digest = @d", ct, ("@r", repository), ("@n", tag), ("@d", d)) == 0) return false;
+        await RefuseImmutableAsync(c, tx, repository, tag, deleting: true, ct);
+        await Pg.Events(c, tx, ct, new RegistryEvent(0, Time(db.Now()), EventKinds.TagDelete, repository, Digest: d, Tag: tag, Detail: "retention"));
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
     public async Task RecordEventAsync(RegistryEvent e, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);

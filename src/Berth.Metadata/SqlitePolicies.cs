@@ -45,6 +45,18 @@ public sealed class SqlitePolicies(SqliteDatabase db) : IPolicies
         return rows[0];
     }
 
+    public async Task<bool> DeleteTagIfAsync(string repository, string tag, Digest digest, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        await using var tx = await BeginWriteAsync(c, ct);
+        var d = digest.ToString();
+        if (await Exec(c, tx, "DELETE FROM tags WHERE repository = $r AND name = $n AND digest = $d", ct, ("$r", repository), ("$n", tag), ("$d", d)) == 0) return false;
+        await RefuseImmutableAsync(c, tx, repository, tag, deleting: true, ct);
+        await Event(c, tx, new RegistryEvent(0, Time(db.Now()), EventKinds.TagDelete, repository, Digest: d, Tag: tag, Detail: "retention"), ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
     public async Task RecordEventAsync(RegistryEvent e, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);

@@ -70,8 +70,7 @@ internal sealed partial class Cli
         public PolicyService Policies { get; } = new(backends.Policies, backends.TagStatistics, backends.AccessServices(options, time).Access,
             new QuotaService(backends.Policies, time), time);
 
-        public RetentionService Retention() => new(backends.Policies, backends.TagStatistics, backends.Manifests,
-            new ManifestService(Storage().Blobs, backends.Manifests, new RegistryCache(), time), time);
+        public RetentionService Retention() => new(backends.Policies, backends.TagStatistics, new RegistryCache(), time);
 
         public ScrubService Scrub() => new(backends.Integrity, Storage().Blobs, new Quarantine(backends.Integrity), time);
 

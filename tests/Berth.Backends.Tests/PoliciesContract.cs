@@ -55,6 +55,26 @@ public abstract class PoliciesContract : StoreContract
     }
 
     [Fact]
+    public async Task RetentionDeletesATagOnlyWhereThePlanSawIt()
+    {
+        var (one, two) = await ImagesAsync("team/app");
+        await S.Manifests.PutManifestAsync("team/app", one, "old", Now, Ct);
+        await S.Manifests.PutManifestAsync("team/app", one, "v1", Now, Ct);
+        // Pushed again (to another digest) since the plan: kept.
+        await S.Manifests.PutManifestAsync("team/app", two, "old", Now, Ct);
+        Assert.False(await S.Policies.DeleteTagIfAsync("team/app", "old", one.Digest, Ct));
+        Assert.False(await S.Policies.DeleteTagIfAsync("team/app", "none", one.Digest, Ct));
+        var events = await S.Events.LastIdAsync(Ct);
+        Assert.True(await S.Policies.DeleteTagIfAsync("team/app", "old", two.Digest, Ct));
+        Assert.Null(await S.Manifests.ResolveTagAsync("team/app", "old", Ct));
+        var e = Assert.Single(await S.Events.ReadAfterAsync(events, 10, Ct));
+        Assert.Equal((EventKinds.TagDelete, "old", two.Digest.ToString()), (e.Kind, e.Tag, e.Digest));
+        await S.Policies.SetAsync("team/app", PolicyKinds.ImmutableTags, """{"patterns":["v*"]}""", Now, Ct);
+        Assert.Equal(ErrorCode.Denied, (await Assert.ThrowsAsync<RegistryException>(() => S.Policies.DeleteTagIfAsync("team/app", "v1", one.Digest, Ct))).Code);
+        Assert.NotNull(await S.Manifests.ResolveTagAsync("team/app", "v1", Ct));
+    }
+
+    [Fact]
     public async Task PolicyDocumentsAreKeptPerTargetAndKind()
     {
         Assert.Null(await S.Policies.GetAsync("acme/", PolicyKinds.Quota, Ct));

@@ -36,6 +36,12 @@ public interface IPolicies
     /// </summary>
     Task<NamespaceUsage> UsageAsync(string ns, Digest? digest, CancellationToken ct);
 
+    /// <summary>
+    /// Retention's delete: removes the tag only while it still points at <paramref name="digest"/>, in one transaction with
+    /// the immutable-tags check and the <see cref="EventKinds.TagDelete"/> event; false when it is gone or has moved.
+    /// </summary>
+    Task<bool> DeleteTagIfAsync(string repository, string tag, Digest digest, CancellationToken ct);
+
     /// <summary>Writes one event to the outbox on its own (a refused push changes nothing else).</summary>
     Task RecordEventAsync(RegistryEvent e, CancellationToken ct);
 }

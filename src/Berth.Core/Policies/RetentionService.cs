@@ -10,13 +10,12 @@ public sealed record RetentionReport(bool DryRun, int Repositories, int TagsKept
 
 /// <summary>
 /// Applies retention policies (<see cref="RetentionPolicy"/>): plans per repository from its tags' push and pull times,
-/// then deletes the tags that go through <see cref="ManifestService.DeleteAsync"/> (so caches drop them and the outbox
-/// records each). Only tags are deleted: garbage collection frees the manifests and blobs nothing references any more.
-/// Immutable tags are never planned, and the delete transaction refuses them anyway. A tag is re-checked right before its
-/// delete and kept if it moved since the plan; a push landing between that check and the delete (milliseconds) loses
-/// the tag, the one race left.
+/// then deletes each tag that goes with <see cref="IPolicies.DeleteTagIfAsync"/>, only while it still points at the
+/// digest the plan saw (a tag pushed again since the plan is kept), in a transaction that also refuses immutable tags and
+/// writes the tag.delete event (other nodes drop their cached copy from it; this node's cache is dropped here). Only
+/// tags are deleted: garbage collection frees the manifests and blobs nothing references any more.
 /// </summary>
-public sealed class RetentionService(IPolicies policies, ITagStatistics statistics, IManifestIndex index, ManifestService manifests, TimeProvider time)
+public sealed class RetentionService(IPolicies policies, ITagStatistics statistics, RegistryCache cache, TimeProvider time)
 {
     /// <summary>Runs for one target ("ns/" or a repository), or for every repository some retention policy reaches (null).</summary>
     public async Task<RetentionReport> RunAsync(string? target, bool dryRun, CancellationToken ct)
@@ -65,19 +64,15 @@ public sealed class RetentionService(IPolicies policies, ITagStatistics statisti
                 }
                 try
                 {
-                    var current = await index.ResolveTagAsync(repository, removal.Tag, ct);
-                    if (current is null || current.Digest.ToString() != removal.Digest)
-                    {
-                        kept++;
-                        continue;
-                    }
-                    if (await manifests.DeleteAsync(repository, new Reference(removal.Tag, null), ct)) removed.Add(removal);
+                    if (await policies.DeleteTagIfAsync(repository, removal.Tag, Digest.Parse(removal.Digest), ct)) removed.Add(removal);
+                    else kept++;
                 }
                 catch (RegistryException e)
                 {
                     errors.Add($"{repository}:{removal.Tag}: {e.Message}");
                 }
             }
+            if (!dryRun && plan.Count > 0) cache.Invalidate(repository);
         }
         return new RetentionReport(dryRun, repositories.Count, kept, removed, errors);
     }
