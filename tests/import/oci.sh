@@ -43,7 +43,7 @@ copy --all "docker://$registry/app:multi" "oci:$work/skopeo:multi"
 copy "docker://$registry/app:1" "oci:$work/skopeo:1"
 berth import oci "$work/skopeo" imported >"$work/import.log" 2>&1 || fail "import oci: $(cat "$work/import.log")"
 cat "$work/import.log"
-grep -q '^1 repositories; imported .* 4 manifests, 2 tags$' "$work/import.log" || fail "the import did not report 4 manifests and 2 tags"
+grep -q '^1 repositories; imported .* 4 manifests, 2 tags; linked 7 blobs stored already$' "$work/import.log" || fail "the import did not report 4 manifests and 2 tags"
 # The server sees another process's writes through the event feed within about a second.
 for _ in $(seq 50); do skopeo inspect --tls-verify=false --raw "docker://$registry/imported:multi" >/dev/null 2>&1 && break; sleep 0.1; done
 for tag in 1 multi; do
@@ -53,8 +53,17 @@ for tag in 1 multi; do
 	diff -r "$work/pull-app-$tag" "$work/pull-imported-$tag" >/dev/null || fail "imported:$tag pulls different files than app:$tag"
 	say "ok: imported:$tag pulls identical ($(find "$work/pull-imported-$tag" -type f | wc -l) files)"
 done
+# Into a registry that has none of it: every blob copied from the layout (and checked), then exported again
+# byte for byte as skopeo wrote it.
+# shellcheck disable=SC2086
+$BERTH_CMD import oci "$work/skopeo" fresh/app --data "$work/fresh" >"$work/fresh.log" 2>&1 || fail "import into a new registry: $(cat "$work/fresh.log")"
+grep -q '^1 repositories; imported 7 blobs .*, 4 manifests, 2 tags; linked 0 blobs stored already$' "$work/fresh.log" || fail "the new registry did not get every blob copied: $(cat "$work/fresh.log")"
+# shellcheck disable=SC2086
+$BERTH_CMD export fresh/app "$work/fresh-export" --data "$work/fresh" >/dev/null || fail "export from the new registry"
+diff -r "$work/skopeo/blobs" "$work/fresh-export/blobs" >/dev/null || fail "the blobs exported from the new registry differ from skopeo's layout"
+say "ok: a layout imported into a new registry exports the same blobs"
 berth import oci "$work/skopeo" imported >"$work/import.log" 2>&1 || fail "second import oci: $(cat "$work/import.log")"
-grep -q '^1 repositories; imported 0 blobs .*, 0 manifests, 0 tags$' "$work/import.log" || fail "the second import added something: $(cat "$work/import.log")"
+grep -q '^1 repositories; imported 0 blobs .*, 0 manifests, 0 tags; linked 0 blobs stored already$' "$work/import.log" || fail "the second import added something: $(cat "$work/import.log")"
 say "ok: a second import adds nothing"
 
 set +e

@@ -23,6 +23,8 @@ source_root="$work/registry-data"
 
 push() { skopeo copy -q "${tls[@]}" "$@" >"$work/push.log" 2>&1 || fail "skopeo copy $*: $(cat "$work/push.log")"; }
 a=$(make_image "$work/a" amd64 2); push "oci:$work/a:latest" "docker://$dist/lib/a:1.0"
+# The same blobs in a second repository: imported once, linked into the other.
+push "docker://$dist/lib/a:1.0" "docker://$dist/mirror/a:1.0"
 b=$(make_image "$work/b" amd64 3); push "oci:$work/b:latest" "docker://$dist/lib/b:1.0"; push "docker://$dist/lib/b:1.0" "docker://$dist/lib/b:latest"
 # Docker schema 2 as well as OCI: the same layers under a converted manifest.
 push --format v2s2 "oci:$work/b:latest" "docker://$dist/lib/b:v2s2"
@@ -43,7 +45,7 @@ printf 'X' | dd of="$damaged_file" bs=1 seek=100 conv=notrunc status=none
 dangling=sha256:$(printf 'no such blob' | sha256sum | cut -d' ' -f1)
 mkdir -p "$source_root/docker/registry/v2/repositories/lib/a/_layers/sha256/${dangling#sha256:}"
 printf '%s' "$dangling" >"$source_root/docker/registry/v2/repositories/lib/a/_layers/sha256/${dangling#sha256:}/link"
-say "source written by distribution: lib/a (1.0, 2.0, untagged $c, deleted $e), lib/b (1.0, latest, v2s2), multi:1 (index), lib/broken:1"
+say "source written by distribution: lib/a (1.0, 2.0, untagged $c, deleted $e), mirror/a:1.0 (lib/a:1.0's blobs), lib/b (1.0, latest, v2s2), multi:1 (index), lib/broken:1"
 
 # The import. Exit 1: something was skipped, and the report says what.
 data="$work/berth"
@@ -59,7 +61,8 @@ grep -q "skipped lib/broken: manifest $f" "$work/import.log" || fail "the manife
 grep -q "skipped lib/broken: tag 1" "$work/import.log" || fail "the tag of the skipped manifest is not reported"
 grep -q "skipped lib/a: blob $dangling: dangling" "$work/import.log" || fail "the dangling link is not reported"
 expect_equal "skipped lines" "$(grep -c '^skipped ' "$work/import.log")" "4"
-grep -q '^4 repositories; imported 18 blobs .*, 8 manifests, 6 tags$' "$work/import.log" || fail "the report does not count 18 blobs, 8 manifests, 6 tags"
+grep -q '^5 repositories; imported 18 blobs .*, 9 manifests, 7 tags; linked 3 blobs stored already$' "$work/import.log" ||
+	fail "the report does not count 18 blobs copied and 3 linked, 9 manifests, 7 tags"
 
 # Berth serving the imported data directory.
 berth_port=$(free_port)
@@ -88,6 +91,7 @@ same() {
 	say "ok: $ref: $(find "$work/from-berth/$name" -type f | wc -l) files identical"
 }
 same lib/a:1.0
+same mirror/a:1.0
 same lib/a:2.0
 same "lib/a@$c"
 same lib/b:1.0
@@ -95,7 +99,7 @@ same lib/b:latest
 same lib/b:v2s2
 same multi:1 --all
 expect_equal "multi:1 is the pushed index" "sha256:$(raw_digest "$berth/multi:1")" "$index"
-for repo in lib/a lib/b multi; do
+for repo in lib/a lib/b multi mirror/a; do
 	expect_equal "$repo: tags" "$(skopeo list-tags --tls-verify=false "docker://$berth/$repo" | jq -c '.Tags | sort')" \
 		"$(skopeo list-tags --tls-verify=false "docker://$dist/$repo" | jq -c '.Tags | sort')"
 done
@@ -113,5 +117,5 @@ rc=$?
 set -e
 cat "$work/import2.log"
 expect_equal "second import exit code" "$rc" "1"
-grep -q '^4 repositories; imported 0 blobs (0 MiB, each checked against its digest), 0 manifests, 0 tags$' "$work/import2.log" || fail "the second run imported something"
+grep -q '^5 repositories; imported 0 blobs (0 MiB, each checked against its digest), 0 manifests, 0 tags; linked 0 blobs stored already$' "$work/import2.log" || fail "the second run imported something"
 say "passed"

@@ -20,7 +20,7 @@ internal sealed record ImportPlan(
 /// <summary>What one run did: counts, and a line for each thing it skipped and why.</summary>
 internal sealed class ImportReport
 {
-    public int Repositories, Blobs, BlobsPresent, Manifests, ManifestsPresent, Tags, TagsPresent;
+    public int Repositories, Blobs, BlobsLinked, BlobsPresent, Manifests, ManifestsPresent, Tags, TagsPresent;
     public long Bytes;
     public List<string> Skipped { get; } = [];
 
@@ -29,7 +29,7 @@ internal sealed class ImportReport
     public IEnumerable<string> Summary()
     {
         foreach (var line in Skipped) yield return line;
-        yield return $"{Repositories} repositories; imported {Blobs} blobs ({Bytes >> 20} MiB, each checked against its digest), {Manifests} manifests, {Tags} tags";
+        yield return $"{Repositories} repositories; imported {Blobs} blobs ({Bytes >> 20} MiB, each checked against its digest), {Manifests} manifests, {Tags} tags; linked {BlobsLinked} blobs stored already";
         yield return $"already present: {BlobsPresent} blobs, {ManifestsPresent} manifests, {TagsPresent} tags; skipped: {Skipped.Count}";
     }
 }
@@ -37,7 +37,8 @@ internal sealed class ImportReport
 /// <summary>
 /// Puts a source's repositories into Berth's stores the way a push does, without a client: every blob streamed once into
 /// <see cref="IUploadStaging"/> while hashed and committed only when the digest matches, then recorded and linked through
-/// <see cref="IUploadSessions.CompleteUploadAsync"/> (as an upload's completion is); every manifest through
+/// <see cref="IUploadSessions.CompleteUploadAsync"/> (as an upload's completion is), or, when another repository links it
+/// already, linked from there as a mount is (<see cref="IBlobLinks.MountBlobAsync"/>: no second copy); every manifest through
 /// <see cref="ManifestService.PutAsync"/> (parsed, its references checked in the repository), children first; tags as the
 /// source has them. What is already there is left as it is, so a second run imports nothing new. A blob that is missing or
 /// does not hash to its name is skipped and reported, and so is every manifest that needs it.
@@ -45,9 +46,6 @@ internal sealed class ImportReport
 internal sealed class Importer(BlobStorage storage, Backends backends, TimeProvider time)
 {
     private readonly ManifestService _manifests = new(storage.Blobs, backends.Manifests, new RegistryCache(1 << 20), time);
-
-    /// <summary>Blobs this run copied and checked, with their sizes (a digest and a long each: small next to the blobs themselves).</summary>
-    private readonly Dictionary<Digest, long> _verified = [];
 
     public ImportReport Report { get; } = new();
 
@@ -169,14 +167,14 @@ internal sealed class Importer(BlobStorage storage, Backends backends, TimeProvi
             Report.Skip(repository, what, "dangling: the source links it but holds no blob for it");
             return;
         }
-        var id = Guid.NewGuid().ToString("N");
-        if (_verified.TryGetValue(digest, out var known))
+        if (await backends.BlobLinks.FindMountSourceAsync(digest, RepositoryFilter.Everything, ct) is { } source
+            && await backends.BlobLinks.MountBlobAsync(repository, digest, source, ct) is not null)
         {
-            // Copied and checked for another repository in this run: link it without a second copy.
-            await backends.Uploads.CompleteUploadAsync(Session(id, repository, known), digest, ct);
-            Report.BlobsPresent++;
+            // Stored and linked already (by another repository of this run or an earlier one, or a push): link it, as a mount does.
+            Report.BlobsLinked++;
             return;
         }
+        var id = Guid.NewGuid().ToString("N");
         long size;
         try
         {
@@ -190,7 +188,6 @@ internal sealed class Importer(BlobStorage storage, Backends backends, TimeProvi
         }
         await storage.Staging.CommitUploadAsync(id, size, digest, ct);
         await backends.Uploads.CompleteUploadAsync(Session(id, repository, size), digest, ct);
-        _verified[digest] = size;
         Report.Blobs++;
         Report.Bytes += size;
     }
