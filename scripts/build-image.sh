@@ -83,8 +83,13 @@ revision=$(git -C "$root_dir" rev-parse HEAD 2>/dev/null || echo unknown)
 created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ctr=$("${bah[@]}" from --quiet scratch)
 "${bah[@]}" add --quiet "$ctr" "$rootfs/" /
+# buildah add makes everything root's; the data directory is the image user's, private.
+mnt=$("${bah[@]}" mount "$ctr")
+chown 10001:10001 "$mnt/var/lib/berth"
+chmod 700 "$mnt/var/lib/berth"
+"${bah[@]}" umount "$ctr" >/dev/null
 meta=(
-	--user 10001:10001 --port 5000 --volume /var/lib/berth --workingdir /var/lib/berth
+	--user 10001:10001 --port 5000/tcp --volume /var/lib/berth --workingdir /var/lib/berth
 	--env BERTH_LISTEN=0.0.0.0:5000 --env BERTH_DATA=/var/lib/berth --env BERTH_OPEN=true
 	--entrypoint '["/usr/local/bin/berth"]' --cmd serve --stop-signal SIGTERM
 	--os linux --arch amd64
@@ -96,7 +101,7 @@ done
 "${bah[@]}" config "${meta[@]}" "$ctr"
 mkdir -p "$(dirname "$output")"
 rm -f "$output"
-"${bah[@]}" commit --quiet --format oci --rm "$ctr" "oci-archive:$output" >/dev/null
+"${bah[@]}" commit --quiet --format oci --disable-compression=false --rm "$ctr" "oci-archive:$output" >/dev/null
 ctr=
 echo "build-image.sh: $output ($(du -h "$output" | cut -f1) archive; root filesystem $(du -sh "$rootfs" | cut -f1))" >&2
 echo "$output"

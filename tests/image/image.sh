@@ -2,7 +2,7 @@
 # Berth's container image without a container engine: scripts/build-image.sh builds it with buildah; skopeo pushes the
 # OCI archive to a running Berth and pulls it back into a layout; umoci unpacks it; the image's configuration is checked
 # (user 10001, port 5000, the data volume, the OCI labels); then the image's own entrypoint and command run from the
-# unpacked root filesystem (chroot in new mount and PID namespaces with /proc and /dev, as the image's user, with the
+# unpacked root filesystem (chroot in a new mount namespace with /proc and /dev, as the image's user, with the
 # image's environment, only the listen address moved to a free port of 127.0.0.1): GET /v2/ answers 200 and the log says
 # it is open and names BERTH_ADMIN_PASSWORD; started again with BERTH_ADMIN_PASSWORD, /v2/ answers 401 and the admin
 # gets 200. Prints the image's size.
@@ -38,16 +38,18 @@ expect_equal "data directory owned by the image's user" "$(stat -c %u:%g "$rootf
 # environment (plus ENV); the listen address moved to 127.0.0.1:PORT. Sets run_pid.
 mapfile -t image_env < <(jq -r '.config.Env[]' <<<"$config")
 mapfile -t image_cmd < <(jq -r '(.config.Entrypoint // []) + (.config.Cmd // []) | .[]' <<<"$config")
+unshare=$(command -v unshare) sh=$(command -v sh) mount=$(command -v mount) chroot=$(command -v chroot)
 run_image() {
 	local log=$1 port=$2
 	shift 2
-	env -i unshare --mount --pid --fork --propagation private sh -c '
+	# The environment is the image's alone (env -i), so the host tools are named by their paths.
+	env -i "${image_env[@]}" "BERTH_LISTEN=127.0.0.1:$port" "$@" "$unshare" --mount --propagation private "$sh" -c '
 		set -e
-		rootfs=$1; shift
-		mount -t proc proc "$rootfs/proc"
-		mount --rbind /dev "$rootfs/dev"
-		exec chroot --userspec=10001:10001 "$rootfs" "$@"' sh "$rootfs" \
-		env -i "${image_env[@]}" "BERTH_LISTEN=127.0.0.1:$port" "$@" "${image_cmd[@]}" >"$log" 2>&1 &
+		rootfs=$1 mount=$2 chroot=$3
+		shift 3
+		"$mount" -t proc proc "$rootfs/proc"
+		"$mount" --rbind /dev "$rootfs/dev"
+		exec "$chroot" --userspec=10001:10001 "$rootfs" "$@"' sh "$rootfs" "$mount" "$chroot" "${image_cmd[@]}" >"$log" 2>&1 &
 	run_pid=$!
 	cleanup_hooks+=("kill $run_pid 2>/dev/null; wait $run_pid 2>/dev/null")
 	for _ in $(seq 300); do
