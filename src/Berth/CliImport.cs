@@ -92,5 +92,11 @@ internal sealed partial class Cli
             error.WriteLine($"{name}: {e.Message}");
             return e.ExitCode;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or RegistryException)
+        {
+            // The target failed (storage or database): what was imported stays, a second run continues from there.
+            error.WriteLine($"{name}: stopped: {e.Message}; run it again to continue");
+            return ExitCodes.Failed;
+        }
     }
 }

@@ -62,6 +62,28 @@ grep -q '^1 repositories; imported 7 blobs .*, 4 manifests, 2 tags; linked 0 blo
 $BERTH_CMD export fresh/app "$work/fresh-export" --data "$work/fresh" >/dev/null || fail "export from the new registry"
 diff -r "$work/skopeo/blobs" "$work/fresh-export/blobs" >/dev/null || fail "the blobs exported from the new registry differ from skopeo's layout"
 say "ok: a layout imported into a new registry exports the same blobs"
+# The same into PostgreSQL (metadata.type postgres, a database of its own on the test's server; blobs on the filesystem).
+need psql postgresql-client
+if [ -z "${BERTH_TEST_POSTGRES:-}" ]; then
+	eval "$(bash "$(dirname "${BASH_SOURCE[0]}")/../servers/postgres.sh" start)"
+	cleanup_hooks+=("bash '$(dirname "${BASH_SOURCE[0]}")/../servers/postgres.sh' stop '$BERTH_TEST_POSTGRES_DIR' >/dev/null")
+fi
+pg_port=$(grep -o 'Port=[0-9]*' <<<"$BERTH_TEST_POSTGRES" | cut -d= -f2)
+pg_database="berth_import_$RANDOM$RANDOM"
+psql -q -h 127.0.0.1 -p "$pg_port" -U berth -d berth -c "CREATE DATABASE $pg_database" || fail "cannot create a database on $BERTH_TEST_POSTGRES"
+cleanup_hooks+=("psql -q -h 127.0.0.1 -p $pg_port -U berth -d berth -c 'DROP DATABASE IF EXISTS $pg_database' >/dev/null 2>&1")
+printf 'metadata:\n  type: postgres\n  postgres:\n    connectionString: "%s"\n' "$(sed "s/Database=[^;]*/Database=$pg_database/" <<<"$BERTH_TEST_POSTGRES")" >"$work/postgres.yml"
+# shellcheck disable=SC2086
+$BERTH_CMD import oci "$work/skopeo" pg/app --config "$work/postgres.yml" --data "$work/pg-blobs" >"$work/pg.log" 2>&1 || fail "import into PostgreSQL: $(cat "$work/pg.log")"
+grep -q '^1 repositories; imported 7 blobs .*, 4 manifests, 2 tags; linked 0 blobs stored already$' "$work/pg.log" || fail "import into PostgreSQL: $(cat "$work/pg.log")"
+# shellcheck disable=SC2086
+$BERTH_CMD import oci "$work/skopeo" pg/app --config "$work/postgres.yml" --data "$work/pg-blobs" >"$work/pg.log" 2>&1 || fail "second import into PostgreSQL: $(cat "$work/pg.log")"
+grep -q '^1 repositories; imported 0 blobs .*, 0 manifests, 0 tags; linked 0 blobs stored already$' "$work/pg.log" || fail "second import into PostgreSQL added something: $(cat "$work/pg.log")"
+# shellcheck disable=SC2086
+$BERTH_CMD export pg/app "$work/pg-export" --config "$work/postgres.yml" --data "$work/pg-blobs" >/dev/null || fail "export from PostgreSQL"
+diff -r "$work/skopeo/blobs" "$work/pg-export/blobs" >/dev/null || fail "the blobs exported from PostgreSQL differ from skopeo's layout"
+say "ok: the same on PostgreSQL: imported, idempotent, exported byte for byte"
+
 berth import oci "$work/skopeo" imported >"$work/import.log" 2>&1 || fail "second import oci: $(cat "$work/import.log")"
 grep -q '^1 repositories; imported 0 blobs .*, 0 manifests, 0 tags; linked 0 blobs stored already$' "$work/import.log" || fail "the second import added something: $(cat "$work/import.log")"
 say "ok: a second import adds nothing"

@@ -136,7 +136,16 @@ internal sealed class Importer(BlobStorage storage, Backends backends, TimeProvi
             Report.Skip(repository, what, $"larger than {_manifests.MaxManifestSize} bytes");
             return null;
         }
-        var content = File.ReadAllBytes(path);
+        byte[] content;
+        try
+        {
+            content = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Report.Skip(repository, what, $"cannot read {path}: {Configuration.ConfigLoader.Describe(e)}");
+            return null;
+        }
         var actual = Digest.Compute(content, digest.Algorithm);
         if (actual != digest)
         {
@@ -180,10 +189,11 @@ internal sealed class Importer(BlobStorage storage, Backends backends, TimeProvi
         {
             size = await CopyAsync(path, id, digest, ct);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
+            // Damaged, or unreadable in the source: this blob is skipped, the run goes on.
             await storage.Staging.DeleteUploadAsync(id, ct);
-            Report.Skip(repository, what, e.Message);
+            Report.Skip(repository, what, e is InvalidDataException ? e.Message : $"cannot copy {path}: {Configuration.ConfigLoader.Describe(e)}");
             return;
         }
         await storage.Staging.CommitUploadAsync(id, size, digest, ct);

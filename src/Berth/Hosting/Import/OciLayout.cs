@@ -58,7 +58,9 @@ internal static class OciLayout
                 if (e.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object
                     && a.TryGetProperty(RefName, out var r) && r.ValueKind == JsonValueKind.String)
                 {
+                    // A tag, or a whole reference (containerd and some tools write docker.io/library/alpine:3.20): its tag.
                     tag = r.GetString();
+                    if (tag is not null && tag.LastIndexOf(':') is var colon and > 0 && colon > tag.LastIndexOf('/')) tag = tag[(colon + 1)..];
                 }
                 entries.Add((digest, tag));
             }
