@@ -74,6 +74,18 @@ bash tests/clients/run-all.sh
 log "policies with real clients (immutable tags, quota, pull statistics, retention, scrub)"
 bash tests/policy/policy.sh
 
+log "registry:2 drop-in: a store written by distribution imported, then compared image by image with skopeo"
+bash tests/import/registry2.sh
+
+log "OCI image layouts: berth export read by skopeo, a skopeo layout imported by berth import oci"
+bash tests/import/oci.sh
+
+log "distribution's config.yml served: htpasswd (bcrypt) sign-in, deletes off, ignored keys named"
+bash tests/import/distribution-config.sh
+
+log "the container image: built with buildah, pushed and pulled, unpacked with umoci, run from its root filesystem"
+bash tests/image/image.sh
+
 log "memory under a storm of requests for missing names"
 bash tests/memory/miss-storm.sh
 

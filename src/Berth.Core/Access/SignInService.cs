@@ -6,9 +6,16 @@ namespace Berth.Core.Access;
 
 public sealed record SignIn(Caller? Caller, string? Error = null, TimeSpan? RetryAfter = null);
 
-/// <summary>Verifies credentials (passwords and access tokens) with the sign-in throttle, and resolves who a caller is now.</summary>
-public sealed class SignInService(IAccounts accounts, ITokens tokens, AuditTrail audit, LoginThrottle throttle, TimeProvider time)
+/// <summary>
+/// Verifies credentials (passwords and access tokens) with the sign-in throttle, and resolves who a caller is now.
+/// <paramref name="verifyPassword"/> checks a password against a stored hash (default <see cref="Secrets.VerifyPassword"/>); the
+/// executable passes one that also knows the bcrypt hashes imported from an htpasswd file.
+/// </summary>
+public sealed class SignInService(IAccounts accounts, ITokens tokens, AuditTrail audit, LoginThrottle throttle, TimeProvider time,
+    Func<string, string?, bool>? verifyPassword = null)
 {
+    private readonly Func<string, string?, bool> _verifyPassword = verifyPassword ?? Secrets.VerifyPassword;
+
     // Verifications running now, by a hash of name and secret: a client's burst of identical sign-ins pays one PBKDF2.
     private readonly ConcurrentDictionary<string, Task<Caller?>> _verifying = new(StringComparer.Ordinal);
 
@@ -74,7 +81,7 @@ public sealed class SignInService(IAccounts accounts, ITokens tokens, AuditTrail
         var account = await accounts.GetAccountAsync(name, ct);
         var user = account is { Kind: AccountKind.User } ? account : null;
         // The dummy hash costs what a real one does, so a missing account takes as long to refuse as a wrong password.
-        var ok = Secrets.VerifyPassword(secret, user?.PasswordHash ?? Secrets.DummyHash);
+        var ok = _verifyPassword(secret, user?.PasswordHash ?? Secrets.DummyHash);
         return ok && user is not null ? new Caller(AccountKind.User, user.Name, user.IsAdmin) : null;
     }
 

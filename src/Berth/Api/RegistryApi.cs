@@ -11,7 +11,7 @@ namespace Berth.Api;
 /// Bearer challenge that sends clients to the token endpoint.
 /// </summary>
 internal sealed class RegistryApi(BlobEndpoints blobs, UploadEndpoints uploads, ManifestEndpoints manifests, ListEndpoints lists,
-    Authenticator auth, AccessControl access, AuditTrail audit, PullLimits limits, ILogger<RegistryApi> log)
+    Authenticator auth, AccessControl access, AuditTrail audit, PullLimits limits, Configuration.BerthOptions options, ILogger<RegistryApi> log)
 {
     // One delegate for the process: converting the method group at each failure would allocate (misses are frequent).
     private readonly ErrorResponse.Challenge _challenge = auth.BearerChallenge;
@@ -108,6 +108,7 @@ internal sealed class RegistryApi(BlobEndpoints blobs, UploadEndpoints uploads, 
         (RouteKind.Referrers, "GET") => lists.Referrers(ctx, route.Name, route.Argument),
         (RouteKind.Manifest, "GET" or "HEAD") => manifests.Get(ctx, route.Name, route.Argument),
         (RouteKind.Manifest, "PUT") => manifests.Put(ctx, route.Name, route.Argument),
+        (RouteKind.Manifest or RouteKind.Blob, "DELETE") when !options.Storage.DeleteEnabled => throw new RegistryException(ErrorCode.Unsupported, "deletes are disabled (storage.delete.enabled: false)"),
         (RouteKind.Manifest, "DELETE") => manifests.Delete(ctx, route.Name, route.Argument),
         (RouteKind.Blob, "GET" or "HEAD") => blobs.Get(ctx, route.Name, route.Argument),
         (RouteKind.Blob, "DELETE") => blobs.Delete(ctx, route.Name, route.Argument),

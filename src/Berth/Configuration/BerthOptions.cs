@@ -35,6 +35,12 @@ public sealed record BerthOptions
     public MetadataOptions Metadata { get; init; } = new();
     public AuthOptions Auth { get; init; } = new();
 
+    /// <summary>What reading the file noticed and did not refuse (a distribution configuration's ignored keys), logged at start.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>A distribution configuration's notifications.endpoints, as read (webhooks are built from them).</summary>
+    public IReadOnlyList<NotificationEndpoint> NotificationEndpoints { get; init; } = [];
+
     /// <summary>The addresses <see cref="Listen"/> names (a host name may resolve to several); resolved again at each call.</summary>
     public IReadOnlyList<IPEndPoint> ListenEndPoints() => ParseListen(Listen).EndPoints ?? throw new InvalidOperationException("unvalidated options");
 
@@ -96,6 +102,9 @@ public sealed record StorageOptions
     public static readonly IReadOnlyList<string> Types = [FileSystemType, S3Type];
 
     public string Type { get; init; } = FileSystemType;
+
+    /// <summary>False: DELETE of manifests and blobs is refused with UNSUPPORTED (distribution's storage.delete.enabled).</summary>
+    public bool DeleteEnabled { get; init; } = true;
     public FileSystemStorageOptions FileSystem { get; init; } = new();
     public S3StorageOptions S3 { get; init; } = new();
 }
@@ -159,6 +168,9 @@ public sealed record AuthOptions
     /// <summary>Failed sign-ins for one account from one address before that pair is locked out for <see cref="LoginLockout"/>.</summary>
     public int LoginMaxFailures { get; init; } = 5;
     public TimeSpan LoginLockout { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>An htpasswd file (bcrypt entries) whose users are created or updated at start, as site administrators.</summary>
+    public string? Htpasswd { get; init; }
 
     /// <summary>From BERTH_ADMIN_PASSWORD only: creates or resets the user "admin" at start. Never logged.</summary>
     public string? AdminPassword { get; init; }

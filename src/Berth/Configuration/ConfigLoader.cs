@@ -30,13 +30,20 @@ public static class ConfigLoader
         .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>The file's values by setting path. Read from the YAML node tree (no reflection, so the binary trims).</summary>
-    private static Dictionary<string, FileValue> ReadFile(string file)
+    private static Dictionary<string, FileValue> ReadFile(string file, out DistributionConfig.Result? distribution)
     {
         var stream = new YamlStream();
         using (var reader = new StreamReader(file)) stream.Load(reader);
         var values = new Dictionary<string, FileValue>(StringComparer.Ordinal);
+        distribution = null;
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is YamlScalarNode { Value: null or "" }) return values;
         if (stream.Documents[0].RootNode is not YamlMappingNode root) throw new ConfigException(stream.Documents[0].RootNode, "the file must be a mapping of keys to values");
+        if (DistributionConfig.Matches(root))
+        {
+            distribution = DistributionConfig.Translate(root);
+            foreach (var (path, value, writtenAs, node) in distribution.Values) values[path] = new FileValue(value, writtenAs, node);
+            return values;
+        }
         Read(root, "", values);
         return values;
     }
@@ -71,17 +78,22 @@ public static class ConfigLoader
     public static (BerthOptions? Options, IReadOnlyList<string> Errors) Load(string? file, Func<string, string?> env, IReadOnlyDictionary<string, string>? flags = null)
     {
         var values = new Dictionary<string, FileValue>();
+        DistributionConfig.Result? distribution = null;
         if (file is not null)
         {
             try
             {
-                values = ReadFile(file);
+                values = ReadFile(file, out distribution);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 return (null, [$"cannot read the file: {e.Message}"]);
             }
             catch (ConfigException e)
+            {
+                return (null, [e.Message]);
+            }
+            catch (DistributionConfig.Refused e)
             {
                 return (null, [e.Message]);
             }
@@ -104,6 +116,7 @@ public static class ConfigLoader
             if (applied is not null) options = applied;
             else errors.Add($"{name}: {error}");
         }
+        if (distribution is not null) options = options with { Warnings = distribution.Warnings, NotificationEndpoints = distribution.Endpoints };
         errors.AddRange(Settings.CrossCheck(options));
         return errors.Count > 0 ? (null, errors) : (options, errors);
     }

@@ -66,6 +66,8 @@ public static class Settings
 
         OneOf("storage.type", "BERTH_STORAGE_TYPE", "where blobs and uploads are kept", StorageOptions.Types,
             o => o.Storage.Type, (o, v) => o with { Storage = o.Storage with { Type = v } }),
+        Switch("storage.delete.enabled", "BERTH_DELETE_ENABLED", null, "`false`: deleting manifests, tags and blobs is refused with `UNSUPPORTED` (405), as distribution's key of that name does",
+            o => o.Storage.DeleteEnabled, (o, v) => o with { Storage = o.Storage with { DeleteEnabled = v } }),
         Text("storage.filesystem.path", "BERTH_STORAGE_PATH", null, "the directory of `blobs/` and `uploads/` (filesystem storage)",
             o => o.Storage.FileSystem.Path, (o, v) => o with { Storage = o.Storage with { FileSystem = o.Storage.FileSystem with { Path = v } } },
             v => string.IsNullOrWhiteSpace(v) ? "must name a directory" : null) with { DefaultNote = "`data`" },
@@ -107,6 +109,8 @@ public static class Settings
             o => o.Auth.LoginMaxFailures, (o, v) => o with { Auth = o.Auth with { LoginMaxFailures = v } }, 1) with { Aliases = ["loginMaxFailures"] },
         Duration("auth.login.lockout", "BERTH_LOGIN_LOCKOUT", "how long the lockout lasts",
             o => o.Auth.LoginLockout, (o, v) => o with { Auth = o.Auth with { LoginLockout = v } }, TimeSpan.FromSeconds(1)) with { Aliases = ["loginLockout"] },
+        Text("auth.htpasswd", "BERTH_HTPASSWD", null, "an htpasswd file of bcrypt entries (`htpasswd -B`; distribution's `auth.htpasswd.path`): its users are created or updated at start as site administrators, keeping their bcrypt hashes",
+            o => o.Auth.Htpasswd, (o, v) => o with { Auth = o.Auth with { Htpasswd = v } }),
         Text(null, "BERTH_ADMIN_PASSWORD", null, "creates user `admin` (site administrator) or resets its password at start; never logged",
             o => o.Auth.AdminPassword, (o, v) => o with { Auth = o.Auth with { AdminPassword = v } },
             v => v.Length < Core.Access.AccountRules.MinPasswordLength ? $"needs at least {Core.Access.AccountRules.MinPasswordLength} characters" : null),

@@ -145,7 +145,7 @@ internal sealed class Backends
             audit,
             new Administration(Accounts, Repositories, access, audit, time),
             new TokenService(Accounts, Tokens, access, audit, time),
-            new SignInService(Accounts, Tokens, audit, throttle, time),
+            new SignInService(Accounts, Tokens, audit, throttle, time, Auth.Htpasswd.VerifyPassword),
             new RepositoryDirectory(Repositories, access));
     }
 

@@ -49,6 +49,8 @@ public static class ServerHost
         var storage = await Backends.OpenBlobStorageAsync(options, time, ct);
         var access = backends.AccessServices(options, time);
         if (options.Auth.AdminPassword is { } adminPassword) await access.Admin.EnsureAdminAsync(adminPassword, ct);
+        if (options.Auth.Htpasswd is { } htpasswd) notices.AddRange(await Auth.Htpasswd.ImportAsync(htpasswd, backends.Accounts, access, time, ct));
+        notices.AddRange(options.Warnings);
         var authEnabled = await access.Access.IsEnabledAsync(ct);
         if (!authEnabled && !endpoints.All(e => System.Net.IPAddress.IsLoopback(e.Address)) && !options.Open)
         {
