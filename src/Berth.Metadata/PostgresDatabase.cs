@@ -271,7 +271,7 @@ internal static class Pg
         Sql.Exec(c, tx, "INSERT INTO repositories (name, created) VALUES (@r, @t) ON CONFLICT DO NOTHING", ct, ("@r", repository), ("@t", now));
 
     public static Task Link(NpgsqlConnection c, NpgsqlTransaction tx, string repository, string digest, long now, CancellationToken ct) =>
-        Sql.Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES (@r, @d, @t) ON CONFLICT DO NOTHING", ct, ("@r", repository), ("@d", digest), ("@t", now));
+        Sql.Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES (@r, @d, @t) ON CONFLICT (repository, digest) DO UPDATE SET created = excluded.created", ct, ("@r", repository), ("@d", digest), ("@t", now));
 
     /// <summary>
     /// Writes <paramref name="events"/> (their ids ignored) into the outbox and notifies <see cref="PostgresDatabase.EventsChannel"/>,

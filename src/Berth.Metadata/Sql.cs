@@ -250,7 +250,7 @@ internal static class Sql
         Exec(c, tx, "INSERT INTO repositories (name, created) VALUES ($r, $t) ON CONFLICT DO NOTHING", ct, ("$r", repository), ("$t", now));
 
     public static Task Link(SqliteConnection c, SqliteTransaction tx, string repository, string digest, long now, CancellationToken ct) =>
-        Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES ($r, $d, $t) ON CONFLICT DO NOTHING", ct, ("$r", repository), ("$d", digest), ("$t", now));
+        Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES ($r, $d, $t) ON CONFLICT (repository, digest) DO UPDATE SET created = excluded.created", ct, ("$r", repository), ("$d", digest), ("$t", now));
 
     /// <summary>Writes <paramref name="e"/> (its id ignored) into the outbox, inside the transaction of the change it records.</summary>
     public static Task Event(SqliteConnection c, SqliteTransaction tx, Core.Metadata.RegistryEvent e, CancellationToken ct) =>

@@ -14,7 +14,7 @@ namespace Berth;
 /// directly, with the operator's rights. A running server sees their changes within a few seconds (its access cache expires).
 /// Exit codes are <see cref="ExitCodes"/>; every error is one line that starts with the whole command.
 /// </summary>
-internal sealed class Cli(TextReader input, TextWriter output, TextWriter error, TimeProvider time)
+internal sealed partial class Cli(TextReader input, TextWriter output, TextWriter error, TimeProvider time)
 {
     private static readonly Option<string?> ConfigOption = new("--config", "-c") { Description = "configuration file (default: ./berth.yml when present, or BERTH_CONFIG)" };
 
@@ -44,7 +44,7 @@ internal sealed class Cli(TextReader input, TextWriter output, TextWriter error,
 
     private RootCommand Root()
     {
-        var root = new RootCommand("Berth: a container image registry (OCI Distribution API)") { Serve(), Config(), Migrate() };
+        var root = new RootCommand("Berth: a container image registry (OCI Distribution API)") { Serve(), Config(), Migrate(), Gc() };
         foreach (var command in AccountVerbs()) root.Subcommands.Add(command);
         return root;
     }

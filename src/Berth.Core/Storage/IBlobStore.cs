@@ -34,7 +34,17 @@ public interface IBlobStore
 
     /// <summary>Removes the blob; absent blobs are not an error. Readers that already opened it may finish.</summary>
     ValueTask DeleteAsync(Digest digest, CancellationToken ct);
+
+    /// <summary>
+    /// Every stored blob with its size and the time it was written, in digest order (for garbage collection's sweep of
+    /// files the metadata never recorded). Blobs put or deleted during the listing may or may not appear; anything under
+    /// the blobs area that is not a blob of a known digest algorithm is left out.
+    /// </summary>
+    IAsyncEnumerable<StoredBlob> ListAsync(CancellationToken ct);
 }
+
+/// <summary>A blob as <see cref="IBlobStore.ListAsync"/> finds it.</summary>
+public sealed record StoredBlob(Digest Digest, long Size, DateTimeOffset Written);
 
 /// <summary>
 /// What a read returns: exactly one of the bytes (<see cref="Content"/>, owned by the caller) or a URL to send

@@ -54,7 +54,7 @@ internal sealed partial class ManagementJson : JsonSerializerContext
 /// for repository reads. Also Docker's search endpoint, /v1/search.
 /// </summary>
 internal sealed class ManagementApi(Administration accounts, TokenService tokens, AuditTrail audit, RepositoryDirectory repositories, TimeProvider time,
-    Authenticator auth, Scheduler scheduler, ILogger<ManagementApi> log)
+    Authenticator auth, Scheduler scheduler, GcApi gc, ILogger<ManagementApi> log)
 {
     /// <summary>Official images live in this namespace, as on Docker Hub.</summary>
     public const string OfficialNamespace = "library";
@@ -202,6 +202,9 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
                 AccountRules.RequireSiteAdmin(caller);
                 var ran = await scheduler.RunNowAsync(job, ct) ?? throw new RegistryException(ErrorCode.NotFound, $"no job {ErrorDetail.Clip(job)}");
                 await Json(ctx, View(ran), ManagementJson.Api.JobView);
+                break;
+            case (_, ["gc"]):
+                await gc.HandleAsync(ctx, caller);
                 break;
             case (_, ["repositories", .. var rest]) when rest.Length > 0:
                 await RepositoryAsync(ctx, caller, rest);
