@@ -43,7 +43,7 @@ public sealed class PostgresScratch : IAsyncDisposable
         lock (_opened) _opened.Add(db);
         return new Stores(new PostgresUploadSessions(db), new PostgresBlobLinks(db), new PostgresManifestIndex(db), new PostgresRepositories(db),
             new PostgresAccounts(db), new PostgresTokens(db), new PostgresAuditLog(db), new PostgresEventLog(db),
-            new PostgresLimitCounters(db), new PostgresSharedSecrets(db), new PostgresJobLocks(db));
+            new PostgresLimitCounters(db), new PostgresSharedSecrets(db), new PostgresJobLocks(db)) { Garbage = new PostgresGarbage(db), Claims = new PostgresGarbage(db) };
     }
 
     public async ValueTask DisposeAsync()
@@ -128,6 +128,13 @@ public sealed class PostgresSharedSecretsTests : SharedSecretsContract
 }
 
 public sealed class PostgresJobLocksTests : JobLocksContract
+{
+    private readonly PostgresScratch _db = new();
+    protected override Task<Stores> OpenAsync() => _db.OpenAsync();
+    public override async Task DisposeAsync() => await _db.DisposeAsync();
+}
+
+public sealed class PostgresGarbageTests : GarbageContract
 {
     private readonly PostgresScratch _db = new();
     protected override Task<Stores> OpenAsync() => _db.OpenAsync();

@@ -14,7 +14,7 @@ internal static class Sqlite
         return new Stores(new SqliteUploadSessions(db), new SqliteBlobLinks(db), new SqliteManifestIndex(db), new SqliteRepositories(db),
             new SqliteAccounts(db), new SqliteTokens(db), new SqliteAuditLog(db), new SqliteEventLog(db),
             // A single node's counters and secrets, as Backends pairs them with SQLite: in memory, and files of the data directory.
-            Counters.GetOrAdd(temp.Path, _ => new MemoryLimitCounters()), new FileSecrets(temp.Path), new SqliteJobLocks(db));
+            Counters.GetOrAdd(temp.Path, _ => new MemoryLimitCounters()), new FileSecrets(temp.Path), new SqliteJobLocks(db)) { Garbage = new SqliteGarbage(db), Claims = new SqliteGarbage(db) };
     }
 }
 
@@ -69,6 +69,11 @@ public sealed class SqliteSharedSecretsTests : SharedSecretsContract
 }
 
 public sealed class SqliteJobLocksTests : JobLocksContract
+{
+    protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
+}
+
+public sealed class SqliteGarbageTests : GarbageContract
 {
     protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
 }

@@ -7,7 +7,11 @@ namespace Berth.Backends.Tests;
 
 /// <summary>Every metadata interface of one backend, over the same persistent state.</summary>
 public sealed record Stores(IUploadSessions Uploads, IBlobLinks Links, IManifestIndex Manifests, IRepositories Repositories,
-    IAccounts Accounts, ITokens Tokens, IAuditLog Audit, IEventLog Events, ILimitCounters Counters, ISharedSecrets Secrets, IJobLocks JobLocks);
+    IAccounts Accounts, ITokens Tokens, IAuditLog Audit, IEventLog Events, ILimitCounters Counters, ISharedSecrets Secrets, IJobLocks JobLocks)
+{
+    public IGarbageIndex Garbage { get; init; } = null!;
+    public IBlobClaims Claims { get; init; } = null!;
+}
 
 /// <summary>
 /// What every contract suite shares: a backend opened on fresh state, and helpers that build state through the
