@@ -26,6 +26,9 @@ public sealed record GcReport
     public long FilesScanned { get; set; }
     public long DurationMs { get; set; }
 
+    /// <summary>Milliseconds per phase (finish, untagged, links, unreferenced, orphans), for finding where a slow run went.</summary>
+    public Dictionary<string, long> PhasesMs { get; init; } = [];
+
     /// <summary>Up to <see cref="GarbageCollector.ListedLimit"/> digests that went (or would go), for a dry run's reader.</summary>
     public List<string> Blobs { get; init; } = [];
 
@@ -70,6 +73,12 @@ public sealed class GarbageCollector(IGarbageIndex index, IBlobStore blobs, IUpl
             Untagged = options.UntaggedAge is { } a ? $"delete after {a.TotalSeconds}s" : "keep",
         };
         var before = now - options.Grace;
+        var phase = watch.ElapsedMilliseconds;
+        void Phase(string name)
+        {
+            report.PhasesMs[name] = watch.ElapsedMilliseconds - phase;
+            phase = watch.ElapsedMilliseconds;
+        }
         if (!options.DryRun)
         {
             await FinishMarkedAsync(report, ct);
@@ -80,10 +89,15 @@ public sealed class GarbageCollector(IGarbageIndex index, IBlobStore blobs, IUpl
         {
             report.UploadsRemoved = (await sessions.ListUploadsUpdatedBeforeAsync(now - options.UploadExpiry, ct)).Count;
         }
+        Phase("finish");
         if (options.UntaggedAge is { } age) await UntaggedAsync(report, now - age, options.DryRun, ct);
+        Phase("untagged");
         await LinksAsync(report, before, options.DryRun, ct);
+        Phase("links");
         await UnreferencedAsync(report, before, options.DryRun, ct);
+        Phase("unreferenced");
         await OrphansAsync(report, before, options.DryRun, ct);
+        Phase("orphans");
         report.DurationMs = watch.ElapsedMilliseconds;
         return report;
     }
