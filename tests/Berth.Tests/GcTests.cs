@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Berth.Core;
 using Berth.Core.Storage;
+using Berth.Hosting;
 using Berth.Tests.Access;
 using Berth.Tests.Support;
 
@@ -116,5 +117,100 @@ public sealed class GcCliTests(GcServer server) : IClassFixture<GcServer>
         var (badCode, _, badErr) = await GcAsync("--grace", "soon");
         Assert.Equal(2, badCode);
         Assert.Contains("--grace", badErr);
+    }
+}
+
+/// <summary>The <c>gc:</c> settings and the scheduler's calendar jobs (<c>gc.schedule</c> is a cron expression).</summary>
+public sealed class GcScheduleTests
+{
+    private sealed class CronJob(string cron) : ICalendarJob
+    {
+        private int _runs;
+
+        public string Name => "cron";
+
+        public TimeSpan Period => TimeSpan.FromDays(1);
+
+        public int Runs => Volatile.Read(ref _runs);
+
+        public DateTimeOffset? NextRun(DateTimeOffset after) => Cronos.CronExpression.Parse(cron).GetNextOccurrence(after, TimeZoneInfo.Utc);
+
+        public Task<string> RunAsync(CancellationToken ct) => Task.FromResult($"run {Interlocked.Increment(ref _runs)}");
+    }
+
+    private sealed class Locks : Core.Metadata.IJobLocks
+    {
+        private readonly Core.KeyedLocks _locks = new();
+
+        public Task<IAsyncDisposable?> TryLockAsync(string job, CancellationToken ct) => Task.FromResult(_locks.TryAcquire(job));
+    }
+
+    [Fact]
+    public async Task ACalendarJobRunsAtItsTimesAndNotAtStartUp()
+    {
+        var time = new SteppedTime(new DateTimeOffset(2025, 1, 1, 1, 0, 0, TimeSpan.Zero));
+        var job = new CronJob("0 3 * * *");
+        using var scheduler = new Scheduler([job], new Locks(), time, Microsoft.Extensions.Logging.Abstractions.NullLogger<Scheduler>.Instance);
+        await scheduler.StartAsync(default);
+        await Task.Delay(100);
+        Assert.Equal(0, job.Runs);
+        time.Advance(TimeSpan.FromMinutes(119));
+        await Task.Delay(100);
+        Assert.Equal(0, job.Runs);
+        time.Advance(TimeSpan.FromMinutes(1));
+        await Until(() => job.Runs == 1);
+        Assert.Equal(new DateTimeOffset(2025, 1, 1, 3, 0, 0, TimeSpan.Zero), scheduler.Jobs().Single().LastStarted);
+        time.Advance(TimeSpan.FromDays(1));
+        await Until(() => job.Runs == 2);
+        await scheduler.StopAsync(default);
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "timed out waiting");
+            await Task.Delay(10);
+        }
+    }
+
+    [Theory]
+    [InlineData("gc:\n  schedule: every night\n", "gc.schedule")]
+    [InlineData("gc:\n  grace: soon\n", "gc.grace")]
+    [InlineData("gc:\n  untagged: sometimes\n", "gc.untagged")]
+    public void BadGcSettingsAreRefusedNamingTheKey(string yaml, string key)
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, yaml);
+            var (_, errors) = Configuration.ConfigLoader.Load(path, _ => null);
+            Assert.Contains(errors, e => e.Contains(key));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void GcSettingsAreReadAndTheUntaggedPolicyBecomesAnAge()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "gc:\n  schedule: \"*/15 * * * *\"\n  grace: 0s\n  untagged: 7d\n");
+            var (options, errors) = Configuration.ConfigLoader.Load(path, _ => null);
+            Assert.Empty(errors);
+            Assert.Equal(("*/15 * * * *", TimeSpan.Zero, "7d"), (options!.Gc.Schedule, options.Gc.Grace, options.Gc.Untagged));
+            Assert.Equal(TimeSpan.FromDays(7), Configuration.GcSettings.UntaggedAge("7d", TimeSpan.Zero));
+            Assert.Equal(TimeSpan.FromHours(1), Configuration.GcSettings.UntaggedAge("delete", TimeSpan.FromHours(1)));
+            Assert.Null(Configuration.GcSettings.UntaggedAge("keep", TimeSpan.FromHours(1)));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }
