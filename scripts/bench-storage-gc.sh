@@ -64,13 +64,15 @@ python3 "$work/pusher.py" "$port" "$work/running" "$work/during.txt" &
 pusher=$!
 load_start="$(uptime | sed 's/.*load average: //')"
 start=$(date +%s.%N)
-"${berth[@]}" gc --data "$work/data" --grace 1h --delete-untagged >"$work/report.json"
+/usr/bin/time -f '%U %S' -o "$work/cpu.txt" "${berth[@]}" gc --data "$work/data" --grace 1h --delete-untagged >"$work/report.json"
 end=$(date +%s.%N)
 load_end="$(uptime | sed 's/.*load average: //')"
 rm "$work/running"
 wait "$pusher"
 files_left=$(find "$work/data/blobs" -type f | wc -l)
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); [r.pop(k) for k in ('blobs','manifests')]; print(json.dumps(r))" "$work/report.json"
-printf 'blobs %s, gc wall %.1f s (files left %s), load at start %s, at end %s\n' "$blobs" "$(echo "$end - $start" | bc)" "$files_left" "$load_start" "$load_end"
+read -r cpu_user cpu_sys <"$work/cpu.txt"
+printf 'blobs %s, gc wall %.1f s, CPU %s s user + %s s system (files left %s), load at start %s, at end %s\n' "$blobs" "$(echo "$end - $start" | bc)" \
+	"$cpu_user" "$cpu_sys" "$files_left" "$load_start" "$load_end"
 printf 'pushes before: %s\n' "$(stats "$work/before.txt")"
 printf 'pushes during: %s\n' "$(stats "$work/during.txt")"
