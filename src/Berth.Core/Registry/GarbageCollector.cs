@@ -158,17 +158,17 @@ public sealed class GarbageCollector(IGarbageIndex index, IBlobStore blobs, IUpl
         await foreach (var stored in blobs.ListAsync(ct))
         {
             report.FilesScanned++;
-            if (stored.Written >= before) continue;
             batch.Add(stored);
             if (batch.Count == Batch) await FlushAsync();
         }
         await FlushAsync();
 
+        // The metadata first: only the (rare) files it does not record are asked their age, which on a filesystem is a stat.
         async Task FlushAsync()
         {
             if (batch.Count == 0) return;
             var unrecorded = (await index.ListUnrecordedAsync(batch.Select(b => b.Digest).ToList(), ct)).ToHashSet();
-            var candidates = batch.Where(b => unrecorded.Contains(b.Digest)).Select(b => new DoomedBlob(b.Digest, b.Size)).ToList();
+            var candidates = batch.Where(b => unrecorded.Contains(b.Digest) && b.Written < before).Select(b => new DoomedBlob(b.Digest, b.Size)).ToList();
             batch.Clear();
             if (candidates.Count == 0) return;
             Count(report, dryRun ? candidates : await DeleteAsync(candidates, before, ct), orphans: true);

@@ -63,7 +63,8 @@ public sealed class FileSystemBlobStore : IBlobStore
                 {
                     if (!file.Name.StartsWith(prefix.Name, StringComparison.Ordinal)
                         || !Digest.TryParse($"{algorithm.Name}:{file.Name}", out var digest)) continue;
-                    yield return new StoredBlob(digest, file.Length, file.LastWriteTimeUtc);
+                    // No stat until asked: FileInfo fills its status lazily, and Exists never throws for a file gone since.
+                    yield return new StoredBlob(digest, () => file.Exists ? (file.Length, file.LastWriteTimeUtc) : (0, DateTimeOffset.MaxValue));
                 }
             }
         }

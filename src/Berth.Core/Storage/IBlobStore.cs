@@ -43,8 +43,28 @@ public interface IBlobStore
     IAsyncEnumerable<StoredBlob> ListAsync(CancellationToken ct);
 }
 
-/// <summary>A blob as <see cref="IBlobStore.ListAsync"/> finds it.</summary>
-public sealed record StoredBlob(Digest Digest, long Size, DateTimeOffset Written);
+/// <summary>
+/// A blob as <see cref="IBlobStore.ListAsync"/> finds it. Its size and time may be looked up only when first asked (a
+/// <c>stat</c> per file on a filesystem: garbage collection asks only for the files the metadata does not record); a
+/// blob gone by then reads as size 0, written at <see cref="DateTimeOffset.MaxValue"/> (too young to touch).
+/// </summary>
+public sealed class StoredBlob
+{
+    private readonly Func<(long Size, DateTimeOffset Written)>? _stat;
+    private (long Size, DateTimeOffset Written)? _known;
+
+    public StoredBlob(Digest digest, long size, DateTimeOffset written) => (Digest, _known) = (digest, (size, written));
+
+    public StoredBlob(Digest digest, Func<(long Size, DateTimeOffset Written)> stat) => (Digest, _stat) = (digest, stat);
+
+    public Digest Digest { get; }
+
+    public long Size => Stat().Size;
+
+    public DateTimeOffset Written => Stat().Written;
+
+    private (long Size, DateTimeOffset Written) Stat() => _known ??= _stat!();
+}
 
 /// <summary>
 /// What a read returns: exactly one of the bytes (<see cref="Content"/>, owned by the caller) or a URL to send
