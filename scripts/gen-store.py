@@ -29,6 +29,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 BATCH = 10_000
+# Columns named, so tables that grew columns since (blobs.deleting) take their defaults.
+COLUMNS = {
+    "repositories": "name, created",
+    "blobs": "digest, size, created",
+    "repository_blobs": "repository, digest, created",
+    "manifests": "repository, digest, media_type, size, artifact_type, subject, annotations, created",
+    "manifest_references": "repository, manifest, target",
+    "tags": "repository, name, digest, updated",
+}
 
 
 def schema_steps(dialect):
@@ -106,7 +115,7 @@ def generate_sqlite(data, args, now):
     for batch in batches(data, args, now):
         for table, rows in batch:
             if rows:
-                db.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+                db.executemany(f"INSERT OR IGNORE INTO {table} ({COLUMNS[table]}) VALUES ({', '.join('?' * len(rows[0]))})", rows)
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
@@ -146,19 +155,11 @@ def generate_postgres(data, args, now):
     for i, step in enumerate(steps):
         out.write(step + "\n;\n")
         out.write(f"INSERT INTO schema_version (version, applied) VALUES ({i + 1}, {now});\n")
-    columns = {
-        "repositories": "name, created",
-        "blobs": "digest, size, created",
-        "repository_blobs": "repository, digest, created",
-        "manifests": "repository, digest, media_type, size, artifact_type, subject, annotations, created",
-        "manifest_references": "repository, manifest, target",
-        "tags": "repository, name, digest, updated",
-    }
     for batch in batches(data, args, now):
         for table, rows in batch:
             if not rows:
                 continue
-            out.write(f"COPY {table} ({columns[table]}) FROM STDIN;\n")
+            out.write(f"COPY {table} ({COLUMNS[table]}) FROM STDIN;\n")
             out.write("".join("\t".join(copy_text(v) for v in row) + "\n" for row in rows))
             out.write("\\.\n")
     out.write("COMMIT;\nANALYZE;\n")

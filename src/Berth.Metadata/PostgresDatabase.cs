@@ -270,8 +270,9 @@ internal static class Pg
     public static Task EnsureRepository(NpgsqlConnection c, NpgsqlTransaction tx, string repository, long now, CancellationToken ct) =>
         Sql.Exec(c, tx, "INSERT INTO repositories (name, created) VALUES (@r, @t) ON CONFLICT DO NOTHING", ct, ("@r", repository), ("@t", now));
 
+    /// <summary>Links the blob; linking again refreshes the link's time, from which garbage collection's grace window counts.</summary>
     public static Task Link(NpgsqlConnection c, NpgsqlTransaction tx, string repository, string digest, long now, CancellationToken ct) =>
-        Sql.Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES (@r, @d, @t) ON CONFLICT DO NOTHING", ct, ("@r", repository), ("@d", digest), ("@t", now));
+        Sql.Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES (@r, @d, @t) ON CONFLICT (repository, digest) DO UPDATE SET created = excluded.created", ct, ("@r", repository), ("@d", digest), ("@t", now));
 
     /// <summary>
     /// Writes <paramref name="events"/> (their ids ignored) into the outbox and notifies <see cref="PostgresDatabase.EventsChannel"/>,

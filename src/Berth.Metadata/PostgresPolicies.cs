@@ -129,10 +129,10 @@ public sealed class PostgresTagStatistics(PostgresDatabase db) : ITagStatistics
 /// <summary>Scrub's reads and the quarantine on PostgreSQL (<see cref="IIntegrity"/>).</summary>
 public sealed class PostgresIntegrity(PostgresDatabase db) : IIntegrity
 {
-    public async Task<IReadOnlyList<StoredBlob>> ListBlobsAsync(Digest? after, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<RecordedBlob>> ListBlobsAsync(Digest? after, int limit, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);
-        return await Rows(c, null, "SELECT digest, size FROM blobs WHERE digest > @a ORDER BY digest LIMIT @n", r => new StoredBlob(Digest.Parse(r.GetString(0)), r.GetInt64(1)), ct,
+        return await Rows(c, null, "SELECT digest, size FROM blobs WHERE digest > @a ORDER BY digest LIMIT @n", r => new RecordedBlob(Digest.Parse(r.GetString(0)), r.GetInt64(1)), ct,
             ("@a", after?.ToString() ?? ""), ("@n", limit));
     }
 

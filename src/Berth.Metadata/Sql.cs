@@ -249,8 +249,9 @@ internal static class Sql
     public static Task EnsureRepository(SqliteConnection c, SqliteTransaction tx, string repository, long now, CancellationToken ct) =>
         Exec(c, tx, "INSERT INTO repositories (name, created) VALUES ($r, $t) ON CONFLICT DO NOTHING", ct, ("$r", repository), ("$t", now));
 
+    /// <summary>Links the blob; linking again refreshes the link's time, from which garbage collection's grace window counts.</summary>
     public static Task Link(SqliteConnection c, SqliteTransaction tx, string repository, string digest, long now, CancellationToken ct) =>
-        Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES ($r, $d, $t) ON CONFLICT DO NOTHING", ct, ("$r", repository), ("$d", digest), ("$t", now));
+        Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES ($r, $d, $t) ON CONFLICT (repository, digest) DO UPDATE SET created = excluded.created", ct, ("$r", repository), ("$d", digest), ("$t", now));
 
     /// <summary>Writes <paramref name="e"/> (its id ignored) into the outbox, inside the transaction of the change it records.</summary>
     public static Task Event(SqliteConnection c, SqliteTransaction tx, Core.Metadata.RegistryEvent e, CancellationToken ct) =>

@@ -56,6 +56,17 @@ public sealed class S3BlobStore(S3Bucket bucket, TimeProvider time) : IBlobStore
         await bucket.Client.PutObjectAsync(new PutObjectRequest { BucketName = bucket.Name, Key = key, InputStream = body, AutoCloseStream = false }, ct);
     }
 
+    /// <summary>One ListObjectsV2 walk of <c>blobs/</c> (1,000 keys a request), already in digest order.</summary>
+    public async IAsyncEnumerable<StoredBlob> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var o in bucket.ListAsync("blobs/", null, ct))
+        {
+            var parts = o.Key.Split('/');
+            if (parts.Length != 3 || !Digest.TryParse($"{parts[1]}:{parts[2]}", out var digest)) continue;
+            yield return new StoredBlob(digest, o.Size ?? 0, o.LastModified is { } m ? new DateTimeOffset(m.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.MinValue);
+        }
+    }
+
     public async ValueTask DeleteAsync(Digest digest, CancellationToken ct) =>
         await bucket.Client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = bucket.Name, Key = S3Bucket.BlobKey(digest) }, ct);
 

@@ -44,7 +44,7 @@ internal sealed partial class Cli(TextReader input, TextWriter output, TextWrite
 
     private RootCommand Root()
     {
-        var root = new RootCommand("Berth: a container image registry (OCI Distribution API)") { Serve(), Config(), Migrate(), Import(), Export() };
+        var root = new RootCommand("Berth: a container image registry (OCI Distribution API)") { Serve(), Config(), Migrate(), Import(), Export(), Gc() };
         foreach (var command in AccountVerbs()) root.Subcommands.Add(command);
         foreach (var command in PolicyVerbs()) root.Subcommands.Add(command);
         return root;

@@ -34,6 +34,29 @@ public abstract class BlobStoreContract : IDisposable
     }
 
     [Fact]
+    public async Task ListingNamesEveryStoredBlobInDigestOrderWithItsSize()
+    {
+        var store = Open();
+        var before = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var put = new List<(Digest Digest, byte[] Data)>();
+        for (var i = 0; i < 40; i++) put.Add(await PutRandomAsync(store, 1 + i * 37));
+        var listed = new List<StoredBlob>();
+        await foreach (var b in Open().ListAsync(_ct)) listed.Add(b);
+        Assert.Equal(put.Select(p => p.Digest.ToString()).Order(StringComparer.Ordinal), listed.Select(b => b.Digest.ToString()));
+        foreach (var (digest, data) in put)
+        {
+            var found = listed.Single(b => b.Digest == digest);
+            Assert.Equal(data.Length, found.Size);
+            Assert.InRange(found.Written, before, DateTimeOffset.UtcNow.AddMinutes(5));
+        }
+        await store.DeleteAsync(put[7].Digest, _ct);
+        var after = new List<Digest>();
+        await foreach (var b in Open().ListAsync(_ct)) after.Add(b.Digest);
+        Assert.Equal(39, after.Count);
+        Assert.DoesNotContain(put[7].Digest, after);
+    }
+
+    [Fact]
     public async Task PutThenRead()
     {
         var store = Open();

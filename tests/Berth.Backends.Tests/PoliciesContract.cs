@@ -146,7 +146,7 @@ public abstract class PoliciesContract : StoreContract
     {
         var (one, _) = await ImagesAsync("team/app");
         await S.Manifests.PutManifestAsync("team/app", one, "1.0", Now, Ct);
-        var all = new List<StoredBlob>();
+        var all = new List<RecordedBlob>();
         Digest? after = null;
         while ((await S.Integrity.ListBlobsAsync(after, 2, Ct)) is { Count: > 0 } page)
         {

@@ -45,7 +45,7 @@ public sealed class PostgresScratch : IAsyncDisposable
             new PostgresAccounts(db), new PostgresTokens(db), new PostgresAuditLog(db), new PostgresEventLog(db),
             new PostgresLimitCounters(db), new PostgresSharedSecrets(db), new PostgresJobLocks(db))
         {
-            Policies = new PostgresPolicies(db), TagStatistics = new PostgresTagStatistics(db), Integrity = new PostgresIntegrity(db),
+            Policies = new PostgresPolicies(db), TagStatistics = new PostgresTagStatistics(db), Integrity = new PostgresIntegrity(db), Garbage = new PostgresGarbage(db), Claims = new PostgresGarbage(db),
         };
     }
 
@@ -138,6 +138,13 @@ public sealed class PostgresJobLocksTests : JobLocksContract
 }
 
 public sealed class PostgresPoliciesTests : PoliciesContract
+{
+    private readonly PostgresScratch _db = new();
+    protected override Task<Stores> OpenAsync() => _db.OpenAsync();
+    public override async Task DisposeAsync() => await _db.DisposeAsync();
+}
+
+public sealed class PostgresGarbageTests : GarbageContract
 {
     private readonly PostgresScratch _db = new();
     protected override Task<Stores> OpenAsync() => _db.OpenAsync();

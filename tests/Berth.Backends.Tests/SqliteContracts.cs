@@ -16,7 +16,7 @@ internal static class Sqlite
             // A single node's counters and secrets, as Backends pairs them with SQLite: in memory, and files of the data directory.
             Counters.GetOrAdd(temp.Path, _ => new MemoryLimitCounters()), new FileSecrets(temp.Path), new SqliteJobLocks(db))
         {
-            Policies = new SqlitePolicies(db), TagStatistics = new SqliteTagStatistics(db), Integrity = new SqliteIntegrity(db),
+            Policies = new SqlitePolicies(db), TagStatistics = new SqliteTagStatistics(db), Integrity = new SqliteIntegrity(db), Garbage = new SqliteGarbage(db), Claims = new SqliteGarbage(db),
         };
     }
 }
@@ -77,6 +77,11 @@ public sealed class SqliteJobLocksTests : JobLocksContract
 }
 
 public sealed class SqlitePoliciesTests : PoliciesContract
+{
+    protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
+}
+
+public sealed class SqliteGarbageTests : GarbageContract
 {
     protected override Task<Stores> OpenAsync() => Sqlite.OpenAsync(Temp);
 }

@@ -12,6 +12,8 @@ public sealed record Stores(IUploadSessions Uploads, IBlobLinks Links, IManifest
     public IPolicies Policies { get; init; } = null!;
     public ITagStatistics TagStatistics { get; init; } = null!;
     public IIntegrity Integrity { get; init; } = null!;
+    public IGarbageIndex Garbage { get; init; } = null!;
+    public IBlobClaims Claims { get; init; } = null!;
 }
 
 /// <summary>

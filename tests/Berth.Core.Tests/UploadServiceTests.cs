@@ -15,6 +15,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
     private FileSystemUploadStaging _staging = null!;
     private SqliteUploadSessions _metadata = null!;
     private SqliteBlobLinks _links = null!;
+    private SqliteGarbage _claims = null!;
 
     public async Task InitializeAsync()
     {
@@ -23,6 +24,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         var db = await SqliteDatabase.OpenAsync(Path.Combine(_dir, "berth.db"), TimeProvider.System, _ct);
         _metadata = new SqliteUploadSessions(db);
         _links = new SqliteBlobLinks(db);
+        _claims = new SqliteGarbage(db);
     }
 
     public Task DisposeAsync()
@@ -31,7 +33,7 @@ public sealed class UploadServiceTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private UploadService NewService() => new(_staging, _metadata, TimeProvider.System);
+    private UploadService NewService() => new(_staging, _metadata, _claims, TimeProvider.System);
 
     private static MemoryStream Body(byte[] data) => new(data);
 

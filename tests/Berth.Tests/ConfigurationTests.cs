@@ -267,7 +267,8 @@ public sealed class ConfigurationSectionTests : IDisposable
 
     [Theory]
     [InlineData("auth:\n  pullLimit:\n    anonymus: 3\n", "line 3: unknown key \"auth.pullLimit.anonymus\"")]
-    [InlineData("gc:\n  interval: 1h\n", "line 1: unknown key \"gc\"")]
+    [InlineData("gc:\n  interval: 1h\n", "line 2: unknown key \"gc.interval\"")]
+    [InlineData("nosuchsection:\n  interval: 1h\n", "line 1: unknown key \"nosuchsection\"")]
     [InlineData("auth: 5\n", "line 1: \"auth\" must be a section of keys")]
     [InlineData("pullLimitWindow: 1h\nauth:\n  pullLimit:\n    window: 2h\n", "line 4: \"auth.pullLimit.window\" is given twice (also as \"pullLimitWindow\" on line 1)")]
     [InlineData("storage:\n  type: gcs\n", "storage.type: \"gcs\" is not one of filesystem, s3")]

@@ -65,7 +65,7 @@ public interface ITagStatistics
     Task<IReadOnlyList<TagDetail>?> ListTagDetailsAsync(string repository, string? last, int limit, CancellationToken ct);
 }
 
-public sealed record StoredBlob(Digest Digest, long Size);
+public sealed record RecordedBlob(Digest Digest, long Size);
 
 /// <summary>A manifest reference whose target the repository neither links nor holds as a manifest.</summary>
 public sealed record DanglingReference(string Repository, Digest Manifest, string Target);
@@ -76,7 +76,7 @@ public sealed record QuarantineEntry(Digest Digest, string Reason, DateTimeOffse
 public interface IIntegrity
 {
     /// <summary>Committed blobs in digest order after <paramref name="after"/>.</summary>
-    Task<IReadOnlyList<StoredBlob>> ListBlobsAsync(Digest? after, int limit, CancellationToken ct);
+    Task<IReadOnlyList<RecordedBlob>> ListBlobsAsync(Digest? after, int limit, CancellationToken ct);
 
     Task<IReadOnlyList<DanglingReference>> ListDanglingReferencesAsync(int limit, CancellationToken ct);
 

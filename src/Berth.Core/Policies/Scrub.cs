@@ -122,7 +122,7 @@ public sealed class ScrubService(IIntegrity integrity, IBlobStore store, Quarant
     private const string Unchecked = "";
 
     /// <summary>Null when the stored bytes are the blob; else what is wrong.</summary>
-    private async Task<string?> CheckAsync(StoredBlob blob, CancellationToken ct)
+    private async Task<string?> CheckAsync(RecordedBlob blob, CancellationToken ct)
     {
         using var read = await store.ReadAsync(blob.Digest, 0, blob.Size + 1, ct);
         if (read is null) return "missing from blob storage";

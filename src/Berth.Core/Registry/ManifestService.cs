@@ -6,7 +6,7 @@ namespace Berth.Core.Registry;
 public sealed record PushedManifest(Digest Digest, Digest? Subject);
 
 /// <summary>Manifests, tags and referrers of a repository; reads go through <see cref="RegistryCache"/>.</summary>
-public sealed class ManifestService(IBlobStore store, IManifestIndex metadata, RegistryCache cache, TimeProvider time, int maxManifestSize = Manifest.DefaultMaxSize)
+public sealed class ManifestService(IBlobStore store, IManifestIndex metadata, IBlobClaims claims, RegistryCache cache, TimeProvider time, int maxManifestSize = Manifest.DefaultMaxSize)
 {
     public int MaxManifestSize => maxManifestSize;
 
@@ -42,14 +42,18 @@ public sealed class ManifestService(IBlobStore store, IManifestIndex metadata, R
             throw new RegistryException(ErrorCode.DigestInvalid, $"manifest has digest {digest}, not {expected}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", digest.ToString())));
         }
         var manifest = Manifest.Parse(content, contentType, digest);
-        await store.PutAsync(digest, content, ct);
+        // Claimed before the file is written (which keeps an existing copy) and held until the manifest's row is committed:
+        // garbage collection never deletes a digest while a push of it is between the two.
+        var claim = await BlobClaim.ClaimAsync(claims, digest, time, ct);
         try
         {
+            await store.PutAsync(digest, content, ct);
             await metadata.PutManifestAsync(repository, manifest, reference.Tag, time.GetUtcNow(), ct);
         }
         finally
         {
             cache.Invalidate(repository);
+            await claims.ReleaseClaimAsync(digest, claim, CancellationToken.None);
         }
         return new PushedManifest(digest, manifest.Subject?.Digest);
     }

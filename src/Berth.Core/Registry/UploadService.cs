@@ -21,7 +21,7 @@ public sealed record Chunk(Stream Body, long? RangeStart = null, long? RangeEnd 
 /// the bytes that arrived: they are written, then recorded, so the client resumes from the status GET's Range instead
 /// of sending a large layer again, as with distribution.
 /// </summary>
-public sealed class UploadService(IUploadStaging store, IUploadSessions metadata, TimeProvider time)
+public sealed class UploadService(IUploadStaging store, IUploadSessions metadata, IBlobClaims claims, TimeProvider time)
 {
     private const int BufferSize = 1 << 20;
     private readonly ConcurrentDictionary<string, Progress> _progress = new(StringComparer.Ordinal);
@@ -87,6 +87,7 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
     {
         var (session, progress, hold) = await EnterAsync(repository, id, ct);
         long size;
+        string? claim = null;
         try
         {
             if (session.Committing is { } committed)
@@ -95,6 +96,7 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
                 {
                     throw new RegistryException(ErrorCode.DigestInvalid, $"this upload was completed as {committed}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", committed.ToString())));
                 }
+                claim = await BlobClaim.ClaimAsync(claims, expected, time, ct);
             }
             else
             {
@@ -115,6 +117,9 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
                     await DeleteAsync(id, ct);
                     throw new RegistryException(ErrorCode.DigestInvalid, $"content has digest {actual}, not {expected}", ErrorDetail.Of(("expected", expected.ToString()), ("actual", actual.ToString())));
                 }
+                // Claimed before storage is touched: garbage collection cannot be deleting this digest while the commit
+                // keeps an existing copy of it (dedupe), nor until the blob is recorded and linked.
+                claim = await BlobClaim.ClaimAsync(claims, expected, time, ct);
                 await metadata.MarkUploadCommittingAsync(id, session.Size, expected, ct);
             }
             await store.CommitUploadAsync(id, session.Size, expected, ct);
@@ -123,6 +128,7 @@ public sealed class UploadService(IUploadStaging store, IUploadSessions metadata
         }
         finally
         {
+            if (claim is not null) await claims.ReleaseClaimAsync(expected, claim, CancellationToken.None);
             await LeaveAsync(progress, hold);
         }
         Forget(id);

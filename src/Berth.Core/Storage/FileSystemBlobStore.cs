@@ -41,6 +41,49 @@ public sealed class FileSystemBlobStore : IBlobStore
         DurableFiles.Publish(temp, target);
     }
 
+    public async IAsyncEnumerable<StoredBlob> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await Task.Yield();
+        foreach (var algorithm in Sorted(_paths.Blobs))
+        {
+            foreach (var prefix in Sorted(algorithm.FullName))
+            {
+                ct.ThrowIfCancellationRequested();
+                var files = new List<FileInfo>();
+                try
+                {
+                    files.AddRange(prefix.EnumerateFiles());
+                }
+                catch (DirectoryNotFoundException)
+                {
+                    continue;
+                }
+                files.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+                foreach (var file in files)
+                {
+                    if (!file.Name.StartsWith(prefix.Name, StringComparison.Ordinal)
+                        || !Digest.TryParse($"{algorithm.Name}:{file.Name}", out var digest)) continue;
+                    // No stat until asked: FileInfo fills its status lazily, and Exists never throws for a file gone since.
+                    yield return new StoredBlob(digest, () => file.Exists ? (file.Length, file.LastWriteTimeUtc) : (0, DateTimeOffset.MaxValue));
+                }
+            }
+        }
+    }
+
+    private static List<DirectoryInfo> Sorted(string directory)
+    {
+        try
+        {
+            var list = new DirectoryInfo(directory).EnumerateDirectories().ToList();
+            list.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+            return list;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+    }
+
     public ValueTask DeleteAsync(Digest digest, CancellationToken ct)
     {
         try

@@ -34,6 +34,36 @@ public interface IBlobStore
 
     /// <summary>Removes the blob; absent blobs are not an error. Readers that already opened it may finish.</summary>
     ValueTask DeleteAsync(Digest digest, CancellationToken ct);
+
+    /// <summary>
+    /// Every stored blob with its size and the time it was written, in digest order (for garbage collection's sweep of
+    /// files the metadata never recorded). Blobs put or deleted during the listing may or may not appear; anything under
+    /// the blobs area that is not a blob of a known digest algorithm is left out.
+    /// </summary>
+    IAsyncEnumerable<StoredBlob> ListAsync(CancellationToken ct);
+}
+
+/// <summary>
+/// A blob as <see cref="IBlobStore.ListAsync"/> finds it. Its size and time may be looked up only when first asked (a
+/// <c>stat</c> per file on a filesystem: garbage collection asks only for the files the metadata does not record); a
+/// blob gone by then reads as size 0, written at <see cref="DateTimeOffset.MaxValue"/> (too young to touch).
+/// </summary>
+public sealed class StoredBlob
+{
+    private readonly Func<(long Size, DateTimeOffset Written)>? _stat;
+    private (long Size, DateTimeOffset Written)? _known;
+
+    public StoredBlob(Digest digest, long size, DateTimeOffset written) => (Digest, _known) = (digest, (size, written));
+
+    public StoredBlob(Digest digest, Func<(long Size, DateTimeOffset Written)> stat) => (Digest, _stat) = (digest, stat);
+
+    public Digest Digest { get; }
+
+    public long Size => Stat().Size;
+
+    public DateTimeOffset Written => Stat().Written;
+
+    private (long Size, DateTimeOffset Written) Stat() => _known ??= _stat!();
 }
 
 /// <summary>

@@ -231,5 +231,25 @@ internal static class PostgresSchema
             time bigint NOT NULL
         );
         """,
+        """
+        -- Garbage collection (docs/architecture.md, "Garbage collection"): a blob being deleted is marked (deleting, the time
+        -- of the mark) until its file is gone; a writer claims a digest before it stores it; the last run's report.
+        ALTER TABLE blobs ADD COLUMN deleting bigint;
+        CREATE INDEX blobs_deleting ON blobs(deleting) WHERE deleting IS NOT NULL;
+        CREATE TABLE blob_claims (
+            digest text COLLATE "C" NOT NULL,
+            claim text COLLATE "C" NOT NULL,
+            created bigint NOT NULL,
+            PRIMARY KEY (digest, claim)
+        );
+        CREATE INDEX blob_claims_created ON blob_claims(created);
+        CREATE INDEX uploads_committing ON uploads(committing) WHERE committing IS NOT NULL;
+        CREATE INDEX manifest_references_target_repository ON manifest_references(target, repository);
+        CREATE TABLE gc_reports (
+            name text COLLATE "C" PRIMARY KEY,
+            finished bigint NOT NULL,
+            report text NOT NULL
+        );
+        """,
     ];
 }

@@ -194,5 +194,24 @@ internal static class SqliteSchema
             time INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+        """
+        -- Garbage collection (docs/architecture.md, "Garbage collection"): a blob being deleted is marked (deleting, the time
+        -- of the mark) until its file is gone; a writer claims a digest before it stores it; the last run's report.
+        ALTER TABLE blobs ADD COLUMN deleting INTEGER;
+        CREATE INDEX blobs_deleting ON blobs(deleting) WHERE deleting IS NOT NULL;
+        CREATE TABLE blob_claims (
+            digest TEXT NOT NULL,
+            claim TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (digest, claim)
+        ) WITHOUT ROWID;
+        CREATE INDEX blob_claims_created ON blob_claims(created);
+        CREATE INDEX uploads_committing ON uploads(committing) WHERE committing IS NOT NULL;
+        CREATE TABLE gc_reports (
+            name TEXT PRIMARY KEY,
+            finished INTEGER NOT NULL,
+            report TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

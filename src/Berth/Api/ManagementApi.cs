@@ -54,7 +54,7 @@ internal sealed partial class ManagementJson : JsonSerializerContext
 /// for repository reads. Also Docker's search endpoint, /v1/search.
 /// </summary>
 internal sealed class ManagementApi(Administration accounts, TokenService tokens, AuditTrail audit, RepositoryDirectory repositories, TimeProvider time,
-    Authenticator auth, Scheduler scheduler, PolicyApi policies, ILogger<ManagementApi> log)
+    Authenticator auth, Scheduler scheduler, PolicyApi policies, GcApi gc, ILogger<ManagementApi> log)
 {
     /// <summary>Official images live in this namespace, as on Docker Hub.</summary>
     public const string OfficialNamespace = "library";
@@ -205,6 +205,9 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
                 break;
             case (_, _) when PolicyApi.Owns(p):
                 await policies.RouteAsync(ctx, caller, p);
+                break;
+            case (_, ["gc"]):
+                await gc.HandleAsync(ctx, caller);
                 break;
             case (_, ["repositories", .. var rest]) when rest.Length > 0:
                 await RepositoryAsync(ctx, caller, rest);

@@ -34,6 +34,7 @@ public sealed record BerthOptions
     public StorageOptions Storage { get; init; } = new();
     public MetadataOptions Metadata { get; init; } = new();
     public AuthOptions Auth { get; init; } = new();
+    public GcSettings Gc { get; init; } = new();
 
     /// <summary>What reading the file noticed and did not refuse (a distribution configuration's ignored keys), logged at start.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
@@ -174,4 +175,39 @@ public sealed record AuthOptions
 
     /// <summary>From BERTH_ADMIN_PASSWORD only: creates or resets the user "admin" at start. Never logged.</summary>
     public string? AdminPassword { get; init; }
+}
+
+/// <summary>Garbage collection (<c>gc:</c>): when it runs on its own, and what it keeps.</summary>
+public sealed record GcSettings
+{
+    /// <summary>A cron expression (five fields, UTC), or "off".</summary>
+    public string Schedule { get; init; } = "0 3 * * *";
+
+    public TimeSpan Grace { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>"keep", "delete" (after the grace window) or a duration: untagged manifests older than it go.</summary>
+    public string Untagged { get; init; } = "keep";
+
+    /// <summary>How old an untagged manifest must be to go, or null when they are kept (<paramref name="untagged"/> as validated).</summary>
+    public static TimeSpan? UntaggedAge(string untagged, TimeSpan grace) => untagged switch
+    {
+        "keep" => null,
+        "delete" => grace,
+        _ => ConfigLoader.TryParseDuration(untagged, out var age) ? age : throw new ArgumentException($"\"{untagged}\" is not keep, delete or a duration"),
+    };
+
+    /// <summary>Null when <paramref name="schedule"/> is "off" or a valid cron expression, else why not.</summary>
+    public static string? ScheduleError(string schedule)
+    {
+        if (schedule == "off") return null;
+        try
+        {
+            Cronos.CronExpression.Parse(schedule);
+            return null;
+        }
+        catch (Cronos.CronFormatException e)
+        {
+            return $"\"{schedule}\" is not a cron expression of five fields, nor off ({e.Message})";
+        }
+    }
 }

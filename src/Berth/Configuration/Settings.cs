@@ -111,6 +111,13 @@ public static class Settings
             o => o.Auth.LoginLockout, (o, v) => o with { Auth = o.Auth with { LoginLockout = v } }, TimeSpan.FromSeconds(1)) with { Aliases = ["loginLockout"] },
         Text("auth.htpasswd", "BERTH_HTPASSWD", null, "an htpasswd file of bcrypt entries (`htpasswd -B`; distribution's `auth.htpasswd.path`): its users are created or updated at start as site administrators, keeping their bcrypt hashes",
             o => o.Auth.Htpasswd, (o, v) => o with { Auth = o.Auth with { Htpasswd = v } }),
+        Text("gc.schedule", "BERTH_GC_SCHEDULE", null, "when garbage collection runs: a cron expression (UTC), or `off`",
+            o => o.Gc.Schedule, (o, v) => o with { Gc = o.Gc with { Schedule = v } }, GcSettings.ScheduleError),
+        new("gc.grace", "BERTH_GC_GRACE", null, "links, blobs and files younger than this are kept by garbage collection (`0s` allowed)", o => FormatDuration(o.Gc.Grace), (o, v) =>
+            ConfigLoader.TryParseDuration(v, out var d) ? (o with { Gc = o.Gc with { Grace = d } }, null) : (null, $"\"{v}\" is not a duration (for example 0s, 30m, 1h)")),
+        Text("gc.untagged", "BERTH_GC_UNTAGGED", null, "untagged manifests: `keep`, `delete` (once older than `gc.grace`), or a duration (delete once older than it)",
+            o => o.Gc.Untagged, (o, v) => o with { Gc = o.Gc with { Untagged = v } },
+            v => v is "keep" or "delete" || ConfigLoader.TryParseDuration(v, out _) ? null : $"\"{v}\" is not keep, delete or a duration"),
         Text(null, "BERTH_ADMIN_PASSWORD", null, "creates user `admin` (site administrator) or resets its password at start; never logged",
             o => o.Auth.AdminPassword, (o, v) => o with { Auth = o.Auth with { AdminPassword = v } },
             v => v.Length < Core.Access.AccountRules.MinPasswordLength ? $"needs at least {Core.Access.AccountRules.MinPasswordLength} characters" : null),

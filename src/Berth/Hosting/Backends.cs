@@ -28,6 +28,8 @@ internal sealed class Backends
     public required IPolicies Policies { get; init; }
     public required ITagStatistics TagStatistics { get; init; }
     public required IIntegrity Integrity { get; init; }
+    public required IGarbageIndex Garbage { get; init; }
+    public required IBlobClaims Claims { get; init; }
 
     /// <summary>
     /// Opens the metadata backend. With <paramref name="create"/> (serve) a missing registry is created; without (the
@@ -56,6 +58,8 @@ internal sealed class Backends
                     Policies = new SqlitePolicies(database),
                     TagStatistics = new SqliteTagStatistics(database),
                     Integrity = new SqliteIntegrity(database),
+                    Garbage = new SqliteGarbage(database),
+                    Claims = new SqliteGarbage(database),
                 };
             case MetadataOptions.PostgresType:
                 var postgres = await OpenPostgresAsync(options.Metadata.Postgres.ConnectionString!, create, time, ct);
@@ -76,6 +80,8 @@ internal sealed class Backends
                     Policies = new PostgresPolicies(postgres),
                     TagStatistics = new PostgresTagStatistics(postgres),
                     Integrity = new PostgresIntegrity(postgres),
+                    Garbage = new PostgresGarbage(postgres),
+                    Claims = new PostgresGarbage(postgres),
                 };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);

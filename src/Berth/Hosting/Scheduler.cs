@@ -21,6 +21,16 @@ internal interface IScheduledJob
     Task<string> RunAsync(CancellationToken ct);
 }
 
+/// <summary>
+/// A job on a calendar rather than a period (a cron expression): it runs at <see cref="NextRun"/>, not at start-up;
+/// <see cref="IScheduledJob.Period"/> is only shown.
+/// </summary>
+internal interface ICalendarJob : IScheduledJob
+{
+    /// <summary>The next run after <paramref name="after"/>, or null for none (switched off).</summary>
+    DateTimeOffset? NextRun(DateTimeOffset after);
+}
+
 /// <summary>The last run of a job as kept in memory, per process: lost at restart, and per node with several.</summary>
 internal sealed record JobState(string Name, TimeSpan Period, DateTimeOffset? LastStarted, DateTimeOffset? LastFinished, string? LastOutcome, string? LastError, bool Running);
 
@@ -63,6 +73,11 @@ internal sealed partial class Scheduler : BackgroundService
 
     private async Task LoopAsync(Entry entry, CancellationToken stoppingToken)
     {
+        if (entry.Job is ICalendarJob calendar)
+        {
+            await CalendarLoopAsync(entry, calendar, stoppingToken);
+            return;
+        }
         using var timer = new PeriodicTimer(entry.Job.Period, _time);
         try
         {
@@ -72,6 +87,26 @@ internal sealed partial class Scheduler : BackgroundService
                 await RunAsync(entry, stoppingToken);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    private async Task CalendarLoopAsync(Entry entry, ICalendarJob job, CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (job.NextRun(_time.GetUtcNow()) is { } next)
+            {
+                // In steps of a day at most: Task.Delay takes at most 49 days, and a year-long wait is a valid cron.
+                for (var wait = next - _time.GetUtcNow(); wait > TimeSpan.Zero; wait = next - _time.GetUtcNow())
+                {
+                    await Task.Delay(wait < TimeSpan.FromDays(1) ? wait : TimeSpan.FromDays(1), _time, stoppingToken);
+                }
+                await RunAsync(entry, stoppingToken);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -72,6 +72,8 @@ public static class ServerHost
         services.AddSingleton(backends.Tokens);
         services.AddSingleton(backends.Events);
         services.AddSingleton(backends.JobLocks);
+        services.AddSingleton(backends.Garbage);
+        services.AddSingleton(backends.Claims);
         services.AddSingleton(access.Access);
         services.AddSingleton(access.Audit);
         services.AddSingleton(access.Admin);
@@ -87,7 +89,7 @@ public static class ServerHost
         services.AddSingleton(_ => new RegistryCache());
         services.AddSingleton<BlobService>();
         services.AddSingleton<UploadService>();
-        services.AddSingleton(sp => new ManifestService(sp.GetRequiredService<IBlobStore>(), backends.Manifests, sp.GetRequiredService<RegistryCache>(),
+        services.AddSingleton(sp => new ManifestService(sp.GetRequiredService<IBlobStore>(), backends.Manifests, backends.Claims, sp.GetRequiredService<RegistryCache>(),
             sp.GetRequiredService<TimeProvider>(), options.MaxManifestBytes));
         services.AddSingleton<BlobEndpoints>();
         services.AddSingleton<UploadEndpoints>();
@@ -99,6 +101,10 @@ public static class ServerHost
         services.AddSingleton<IScheduledJob, UploadExpiry>();
         services.AddSingleton<IScheduledJob, EventPrune>();
         services.AddPolicies(backends);
+        services.AddSingleton<IScheduledJob, GcJob>();
+        services.AddSingleton<GarbageCollector>();
+        services.AddSingleton<GarbageCollection>();
+        services.AddSingleton<GcApi>();
         services.AddSingleton<Scheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
         // Reads the events outbox: what another process changed drops this process's cached copy within a second.

@@ -45,7 +45,7 @@ internal sealed class ImportReport
 /// </summary>
 internal sealed class Importer(BlobStorage storage, Backends backends, TimeProvider time)
 {
-    private readonly ManifestService _manifests = new(storage.Blobs, backends.Manifests, new RegistryCache(1 << 20), time);
+    private readonly ManifestService _manifests = new(storage.Blobs, backends.Manifests, backends.Claims, new RegistryCache(1 << 20), time);
 
     public ImportReport Report { get; } = new();
 
@@ -196,8 +196,17 @@ internal sealed class Importer(BlobStorage storage, Backends backends, TimeProvi
             Report.Skip(repository, what, e is InvalidDataException ? e.Message : $"cannot copy {path}: {Configuration.ConfigLoader.Describe(e)}");
             return;
         }
-        await storage.Staging.CommitUploadAsync(id, size, digest, ct);
-        await backends.Uploads.CompleteUploadAsync(Session(id, repository, size), digest, ct);
+        // Claimed before the commit, as an upload's completion is, so garbage collection cannot delete the digest between.
+        var claim = await BlobClaim.ClaimAsync(backends.Claims, digest, time, ct);
+        try
+        {
+            await storage.Staging.CommitUploadAsync(id, size, digest, ct);
+            await backends.Uploads.CompleteUploadAsync(Session(id, repository, size), digest, ct);
+        }
+        finally
+        {
+            await backends.Claims.ReleaseClaimAsync(digest, claim, CancellationToken.None);
+        }
         Report.Blobs++;
         Report.Bytes += size;
     }
