@@ -25,6 +25,8 @@ internal sealed class Backends
     public required ILimitCounters Counters { get; init; }
     public required ISharedSecrets Secrets { get; init; }
     public required IJobLocks JobLocks { get; init; }
+    public required IWebhooks Webhooks { get; init; }
+    public required IRegistryStats Stats { get; init; }
 
     /// <summary>
     /// Opens the metadata backend. With <paramref name="create"/> (serve) a missing registry is created; without (the
@@ -50,6 +52,8 @@ internal sealed class Backends
                     Counters = new MemoryLimitCounters(),
                     Secrets = new FileSecrets(Path.GetFullPath(options.Data)),
                     JobLocks = new SqliteJobLocks(database),
+                    Webhooks = new SqliteWebhooks(database),
+                    Stats = new SqliteRegistryStats(database),
                 };
             case MetadataOptions.PostgresType:
                 var postgres = await OpenPostgresAsync(options.Metadata.Postgres.ConnectionString!, create, time, ct);
@@ -67,6 +71,8 @@ internal sealed class Backends
                     Counters = new PostgresLimitCounters(postgres),
                     Secrets = new PostgresSharedSecrets(postgres),
                     JobLocks = new PostgresJobLocks(postgres),
+                    Webhooks = new PostgresWebhooks(postgres),
+                    Stats = new PostgresRegistryStats(postgres),
                 };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);
