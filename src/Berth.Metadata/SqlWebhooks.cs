@@ -21,8 +21,9 @@ public abstract class SqlWebhooks : IWebhooks
         await using var c = await ConnectAsync(ct);
         await using var tx = await BeginWriteAsync(c, ct);
         var id = Convert.ToInt64(await Scalar(c, tx,
-            "INSERT INTO webhooks (namespace, url, secret, events, repositories, created) VALUES (@n, @u, @s, @e, @r, @t) RETURNING id", ct,
-            ("@n", hook.Namespace), ("@u", hook.Url), ("@s", hook.Secret), ("@e", string.Join(',', hook.Events)), ("@r", hook.Repositories), ("@t", Ms(hook.Created))));
+            "INSERT INTO webhooks (namespace, url, secret, events, repositories, created, configured) VALUES (@n, @u, @s, @e, @r, @t, @c) RETURNING id", ct,
+            ("@n", hook.Namespace), ("@u", hook.Url), ("@s", hook.Secret), ("@e", string.Join(',', hook.Events)), ("@r", hook.Repositories), ("@t", Ms(hook.Created)),
+            ("@c", hook.Configured)));
         await tx.CommitAsync(ct);
         return hook with { Id = id };
     }
@@ -30,7 +31,7 @@ public abstract class SqlWebhooks : IWebhooks
     public async Task<Webhook?> GetAsync(long id, CancellationToken ct)
     {
         await using var c = await ConnectAsync(ct);
-        var rows = await Rows(c, null, "SELECT id, namespace, url, secret, events, repositories, created FROM webhooks WHERE id = @i", ReadHook, ct, ("@i", id));
+        var rows = await Rows(c, null, "SELECT id, namespace, url, secret, events, repositories, created, configured FROM webhooks WHERE id = @i", ReadHook, ct, ("@i", id));
         return rows.Count == 0 ? null : rows[0];
     }
 
@@ -38,8 +39,8 @@ public abstract class SqlWebhooks : IWebhooks
     {
         await using var c = await ConnectAsync(ct);
         return ns is null
-            ? await Rows(c, null, "SELECT id, namespace, url, secret, events, repositories, created FROM webhooks ORDER BY id", ReadHook, ct)
-            : await Rows(c, null, "SELECT id, namespace, url, secret, events, repositories, created FROM webhooks WHERE namespace = @n ORDER BY id", ReadHook, ct, ("@n", ns));
+            ? await Rows(c, null, "SELECT id, namespace, url, secret, events, repositories, created, configured FROM webhooks ORDER BY id", ReadHook, ct)
+            : await Rows(c, null, "SELECT id, namespace, url, secret, events, repositories, created, configured FROM webhooks WHERE namespace = @n ORDER BY id", ReadHook, ct, ("@n", ns));
     }
 
     public async Task<bool> DeleteAsync(long id, CancellationToken ct)
@@ -108,7 +109,7 @@ public abstract class SqlWebhooks : IWebhooks
     }
 
     private static Webhook ReadHook(DbDataReader r) => new(r.GetInt64(0), Text(r, 1), r.GetString(2), r.GetString(3),
-        r.GetString(4).Split(',', StringSplitOptions.RemoveEmptyEntries), r.GetString(5), Time(r.GetInt64(6)));
+        r.GetString(4).Split(',', StringSplitOptions.RemoveEmptyEntries), r.GetString(5), Time(r.GetInt64(6)), Convert.ToBoolean(r.GetValue(7), System.Globalization.CultureInfo.InvariantCulture));
 
     private static WebhookDelivery ReadDelivery(DbDataReader r) => new(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3), r.GetString(4),
         r.GetString(5), Convert.ToInt32(r.GetValue(6)), r.IsDBNull(7) ? null : Time(r.GetInt64(7)), r.IsDBNull(8) ? null : Convert.ToInt32(r.GetValue(8)),

@@ -39,6 +39,9 @@ public abstract class WebhooksContract : StoreContract
         Assert.Null(await Hooks.GetAsync(team.Id, Ct));
         var again = await Hooks.CreateAsync(Hook("team", "pull"), Ct);
         Assert.True(again.Id > team.Id, "ids are never reused");
+        Assert.False((await Hooks.GetAsync(again.Id, Ct))!.Configured);
+        var configured = await Hooks.CreateAsync(Hook(null, "push") with { Configured = true }, Ct);
+        Assert.True((await Hooks.GetAsync(configured.Id, Ct))!.Configured);
     }
 
     [Fact]

@@ -290,3 +290,76 @@ public abstract class WebhookScenario(WebhookServer server)
         await AuthServer.ApiAsync(admin, HttpMethod.Delete, $"webhooks/{site}", expect: HttpStatusCode.NoContent);
     }
 }
+
+/// <summary>Site-wide hooks declared in configuration (<c>ObservabilityOptions.Webhooks</c>).</summary>
+public sealed class ConfiguredWebhookTests
+{
+    [Fact]
+    public async Task DeclaredHooksDeliverAreShownAsConfiguredAndFollowTheConfiguration()
+    {
+        await using var receiver = new HookReceiver();
+        await receiver.StartAsync();
+        var data = Directory.CreateTempSubdirectory("berth-hooks-").FullName;
+        BerthOptions Options(params ConfiguredWebhook[] hooks) => new()
+        {
+            Listen = "127.0.0.1:0",
+            Data = data,
+            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+            Observability = new ObservabilityOptions { Webhooks = hooks, WebhookMaxBackoff = TimeSpan.FromSeconds(1) },
+            Auth = new AuthOptions { AdminPassword = AuthServer.AdminPassword },
+        };
+        async Task<WebApplication> StartAsync(BerthOptions options)
+        {
+            var app = await Berth.Hosting.ServerHost.BuildAsync(options, TimeProvider.System);
+            await app.StartAsync();
+            return app;
+        }
+        var declared = new ConfiguredWebhook(receiver.Url, HookReceiver.Secret, ["push"], "conf/**");
+        var app = await StartAsync(Options(declared, new ConfiguredWebhook("ftp://nowhere/x", HookReceiver.Secret, ["push"])));
+        try
+        {
+            using var client = new RegistryClient(new Uri(Assert.Single(app.Urls))) { Authorization = RegistryClient.Basic("admin", AuthServer.AdminPassword) };
+            await client.PushImageAsync("conf/app", "v1");
+            await client.PushImageAsync("elsewhere/app", "v1");
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!receiver.Events().Any(e => e.Action == "push" && e.Repository == "conf/app"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no delivery of the declared hook");
+                await Task.Delay(200);
+            }
+            Assert.All(receiver.All, r => Assert.True(r.SignatureValid));
+            Assert.DoesNotContain(receiver.Events(), e => e.Repository == "elsewhere/app");
+            // The list shows the one valid declared hook, which the API cannot delete.
+            var list = await (await client.GetAsync("/api/v1/webhooks")).JsonAsync();
+            var hook = Assert.Single(list.EnumerateArray());
+            Assert.True(hook.GetProperty("configured").GetBoolean());
+            Assert.False(hook.TryGetProperty("secret", out _));
+            using var refused = await client.DeleteAsync($"/api/v1/webhooks/{hook.GetProperty("id").GetInt64()}");
+            await refused.AssertErrorAsync(HttpStatusCode.Conflict, "CONFLICT");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+
+        // Started again without it: the stored hook goes with its deliveries.
+        app = await StartAsync(Options());
+        try
+        {
+            using var client = new RegistryClient(new Uri(Assert.Single(app.Urls))) { Authorization = RegistryClient.Basic("admin", AuthServer.AdminPassword) };
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await (await client.GetAsync("/api/v1/webhooks")).JsonAsync()).GetArrayLength() > 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the declared hook stayed after it left the configuration");
+                await Task.Delay(200);
+            }
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Directory.Delete(data, recursive: true);
+        }
+    }
+}

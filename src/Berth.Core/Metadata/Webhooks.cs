@@ -4,8 +4,10 @@ namespace Berth.Core.Metadata;
 /// A webhook: changes of the subscribed <see cref="Events"/> (<see cref="WebhookEvents"/>' names) to repositories of
 /// <see cref="Namespace"/> (every namespace when null: a site-wide hook) whose name matches <see cref="Repositories"/>
 /// (<see cref="WebhookEvents.Matches"/>; empty for all) are sent to <see cref="Url"/>, signed with <see cref="Secret"/>.
+/// <see cref="Configured"/> hooks are site-wide ones declared in the server's configuration, not through the API.
 /// </summary>
-public sealed record Webhook(long Id, string? Namespace, string Url, string Secret, IReadOnlyList<string> Events, string Repositories, DateTimeOffset Created);
+public sealed record Webhook(long Id, string? Namespace, string Url, string Secret, IReadOnlyList<string> Events, string Repositories, DateTimeOffset Created,
+    bool Configured = false);
 
 /// <summary>The states of a <see cref="WebhookDelivery"/>.</summary>
 public static class DeliveryStates

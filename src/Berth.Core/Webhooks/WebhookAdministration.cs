@@ -54,6 +54,7 @@ public sealed class WebhookAdministration(IWebhooks hooks, AccessControl access,
     public async Task DeleteAsync(Caller actor, long id, CancellationToken ct)
     {
         var hook = await GetAsync(actor, id, ct);
+        if (hook.Configured) throw new RegistryException(ErrorCode.Conflict, $"webhook {id} is declared in the server's configuration; remove it there");
         await hooks.DeleteAsync(id, ct);
         await audit.RecordAsync(actor, "webhook.delete", hook.Namespace ?? "(site)", true, id.ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
     }

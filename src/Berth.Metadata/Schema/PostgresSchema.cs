@@ -213,7 +213,8 @@ internal static class PostgresSchema
         ALTER TABLE events ADD COLUMN address text;
 
         -- Webhooks (IWebhooks): site-wide when namespace is null. events: the subscribed kinds, comma-separated;
-        -- repositories: a pattern ('' for all). The secret signs deliveries and is never shown again.
+        -- repositories: a pattern ('' for all). The secret signs deliveries and is never shown again. configured: declared
+        -- in the server's configuration (kept in step with it at start), not through the API.
         CREATE TABLE webhooks (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             namespace text COLLATE "C",
@@ -221,7 +222,8 @@ internal static class PostgresSchema
             secret text NOT NULL,
             events text NOT NULL,
             repositories text NOT NULL,
-            created bigint NOT NULL
+            created bigint NOT NULL,
+            configured boolean NOT NULL DEFAULT false
         );
         CREATE INDEX webhooks_namespace ON webhooks(namespace);
         -- One row per (hook, outbox event) with the envelope it sends: pending until delivered or given up.

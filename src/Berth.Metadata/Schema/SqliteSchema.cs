@@ -176,7 +176,8 @@ internal static class SqliteSchema
         ALTER TABLE events ADD COLUMN address TEXT;
 
         -- Webhooks (IWebhooks): site-wide when namespace is null. events: the subscribed kinds, comma-separated;
-        -- repositories: a pattern ('' for all). The secret signs deliveries and is never shown again.
+        -- repositories: a pattern ('' for all). The secret signs deliveries and is never shown again. configured: declared
+        -- in the server's configuration (kept in step with it at start), not through the API.
         CREATE TABLE webhooks (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             namespace TEXT,
@@ -184,7 +185,8 @@ internal static class SqliteSchema
             secret TEXT NOT NULL,
             events TEXT NOT NULL,
             repositories TEXT NOT NULL,
-            created INTEGER NOT NULL
+            created INTEGER NOT NULL,
+            configured INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX webhooks_namespace ON webhooks(namespace);
         -- One row per (hook, outbox event) with the envelope it sends: pending until delivered or given up.

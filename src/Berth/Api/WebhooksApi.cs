@@ -10,7 +10,8 @@ using Berth.Hosting;
 namespace Berth.Api;
 
 /// <summary>A hook as the API shows it: the secret only in the answer that created it.</summary>
-internal sealed record WebhookView(long Id, string? Namespace, string Url, IReadOnlyList<string> Events, string Repositories, DateTimeOffset Created, string? Secret);
+internal sealed record WebhookView(long Id, string? Namespace, string Url, IReadOnlyList<string> Events, string Repositories, DateTimeOffset Created, bool Configured,
+    string? Secret);
 
 internal sealed record DeliveryView(long Id, long Event, string Kind, string State, int Attempts, DateTimeOffset? NextAttempt, int? LastStatus, string? LastError,
     DateTimeOffset Created, DateTimeOffset Updated);
@@ -98,5 +99,6 @@ internal sealed class WebhooksApi(WebhookAdministration admin, WebhookDispatcher
     private static long Id(string text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
         ? id : throw new RegistryException(ErrorCode.NotFound, $"no webhook {ErrorDetail.Clip(text)}");
 
-    private static WebhookView View(Webhook h, bool withSecret) => new(h.Id, h.Namespace, h.Url, h.Events, h.Repositories, h.Created, withSecret ? h.Secret : null);
+    private static WebhookView View(Webhook h, bool withSecret) => new(h.Id, h.Namespace, h.Url, h.Events, h.Repositories, h.Created, h.Configured,
+        withSecret ? h.Secret : null);
 }

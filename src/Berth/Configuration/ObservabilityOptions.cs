@@ -16,4 +16,13 @@ public sealed record ObservabilityOptions
     public int WebhookMaxAttempts { get; init; } = 12;
 
     public TimeSpan WebhookMaxBackoff { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Site-wide webhooks declared in configuration (what distribution's <c>notifications.endpoints</c> map onto): kept in
+    /// step with the stored hooks at start, shown by the API as <c>configured</c>, not deletable there.
+    /// </summary>
+    public IReadOnlyList<ConfiguredWebhook> Webhooks { get; init; } = [];
 }
+
+/// <summary>One webhook of <see cref="ObservabilityOptions.Webhooks"/>; <see cref="Repositories"/> empty for all.</summary>
+public sealed record ConfiguredWebhook(string Url, string Secret, IReadOnlyList<string> Events, string Repositories = "");

@@ -75,10 +75,47 @@ internal sealed partial class WebhookDispatcher(IEventLog events, IWebhooks hook
         if (hold is null) return null;
         await using (hold)
         {
+            if (!_synced)
+            {
+                await SyncConfiguredAsync(ct);
+                _synced = true;
+            }
             var cursor = await FanOutAsync(ct);
             await DeliverDueAsync(ct);
             return cursor;
         }
+    }
+
+    private bool _synced;
+
+    /// <summary>
+    /// Makes the stored configured hooks those of <c>webhooks</c> in the configuration, once per process at its first pass:
+    /// a declared hook with no stored twin (same URL, secret, events and pattern) is added, a stored one no longer declared
+    /// is removed with its deliveries. With several nodes the last one to start with a different list wins.
+    /// </summary>
+    private async Task SyncConfiguredAsync(CancellationToken ct)
+    {
+        var declared = new List<Webhook>();
+        foreach (var c in options.Observability.Webhooks)
+        {
+            try
+            {
+                var url = WebhookAdministration.ValidateUrl(c.Url).AbsoluteUri;
+                if (c.Secret.Length is < 16 or > 256) throw new Core.RegistryException(Core.ErrorCode.InvalidRequest, "a secret needs 16 to 256 characters");
+                if (c.Events.Count == 0 || c.Events.Any(e => !WebhookEvents.Names.Contains(e))) throw new Core.RegistryException(Core.ErrorCode.InvalidRequest, $"events are some of {string.Join(", ", WebhookEvents.Names)}");
+                declared.Add(new Webhook(0, null, url, c.Secret, c.Events.Distinct().ToList(), c.Repositories, time.GetUtcNow(), Configured: true));
+            }
+            catch (Core.RegistryException e)
+            {
+                ConfiguredRefused(Host(c.Url), e.Message);
+            }
+        }
+        static string Identity(Webhook h) => $"{h.Url}\n{h.Secret}\n{string.Join(',', h.Events.Order(StringComparer.Ordinal))}\n{h.Repositories}";
+        var stored = (await hooks.ListAsync(null, ct)).Where(h => h.Configured).ToList();
+        var wanted = declared.Select(Identity).ToHashSet();
+        foreach (var h in stored.Where(h => !wanted.Contains(Identity(h)))) await hooks.DeleteAsync(h.Id, ct);
+        var kept = stored.Select(Identity).ToHashSet();
+        foreach (var h in declared.Where(h => kept.Add(Identity(h)))) await hooks.CreateAsync(h, ct);
     }
 
     private async Task<long> FanOutAsync(CancellationToken ct)
@@ -196,6 +233,9 @@ internal sealed partial class WebhookDispatcher(IEventLog events, IWebhooks hook
         _http.Dispose();
         base.Dispose();
     }
+
+    [LoggerMessage(EventId = 142, Level = LogLevel.Error, Message = "webhook to {Host} in the configuration is left out: {Reason}")]
+    private partial void ConfiguredRefused(string host, string reason);
 
     [LoggerMessage(EventId = 140, Level = LogLevel.Error, Message = "webhook delivery pass failed")]
     private partial void Failed(Exception e);
