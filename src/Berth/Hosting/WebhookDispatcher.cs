@@ -53,7 +53,10 @@ internal sealed partial class WebhookDispatcher(IEventLog events, IWebhooks hook
                 try
                 {
                     await events.WaitAsync(seen, Period, stoppingToken);
-                    seen = await PassAsync(stoppingToken) ?? seen;
+                    if (await PassAsync(stoppingToken) is { } reached) seen = reached;
+                    // Another node delivers: its events would wake this one at once (the cursor here stays behind), so it
+                    // only looks again a period later.
+                    else await Task.Delay(Period, time, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
