@@ -158,6 +158,30 @@ public sealed class ObservabilityTests(MetricsServer server) : IClassFixture<Met
         await ScrapeAsync(server.NewClient());
     }
 
+    [Theory]
+    [InlineData("/v2/", "v2")]
+    [InlineData("/v2", "v2")]
+    [InlineData("/v2/_catalog", "catalog")]
+    [InlineData("/v2/a/b/tags/list", "tags")]
+    [InlineData("/v2/a/b/manifests/latest", "manifest")]
+    [InlineData("/v2/manifests/manifests/sha256:abc", "manifest")]
+    [InlineData("/v2/a/blobs/sha256:abc", "blob")]
+    [InlineData("/v2/a/blobs/uploads/", "upload")]
+    [InlineData("/v2/a/blobs/uploads/0123", "upload")]
+    [InlineData("/v2/a/referrers/sha256:abc", "referrers")]
+    [InlineData("/v2/a/nothing/here", "v2_other")]
+    [InlineData("/token", "token")]
+    [InlineData("/api/v1/users", "management")]
+    [InlineData("/v1/search", "search")]
+    [InlineData("/readyz", "health")]
+    [InlineData("/metrics", "metrics")]
+    [InlineData("/anything/else", "other")]
+    public void RoutesAreNamedFromAFixedList(string path, string route)
+    {
+        Assert.Equal(route, RouteNames.Of(path));
+        Assert.Contains(route, Routes);
+    }
+
     [Fact]
     public void JsonLinesCarryTheRequestAndTheMessageValues()
     {
