@@ -69,7 +69,7 @@ public static partial class MetadataCopy
             }
             copied.Add((table, rows));
         }
-        foreach (var table in new[] { "audit_events", "events" })
+        foreach (var table in new[] { "audit_events", "events", "webhooks", "webhook_deliveries" })
         {
             // SQLite's sqlite_sequence remembers ids of pruned rows too; they are never given out again.
             var last = Convert.ToInt64(await Sql.Scalar(from, null,

@@ -1,4 +1,5 @@
 using Berth.Core.Metadata;
+using Berth.Core.Observability;
 using Npgsql;
 
 namespace Berth.Metadata;
@@ -287,9 +288,10 @@ internal static class Pg
         for (var i = 0; i < events.Length; i++)
         {
             var e = events[i];
-            sql.Append($"INSERT INTO events (time, kind, repository, subject, digest, tag, detail, actor) VALUES (@t{i}, @k{i}, @r{i}, @s{i}, @d{i}, @g{i}, @x{i}, @a{i});\n");
+            sql.Append($"INSERT INTO events (time, kind, repository, subject, digest, tag, detail, actor, request_id, address) VALUES (@t{i}, @k{i}, @r{i}, @s{i}, @d{i}, @g{i}, @x{i}, @a{i}, @q{i}, @i{i});\n");
             p.AddRange([($"@t{i}", Sql.Ms(e.Time)), ($"@k{i}", e.Kind), ($"@r{i}", e.Repository), ($"@s{i}", e.Subject), ($"@d{i}", e.Digest), ($"@g{i}", e.Tag),
-                ($"@x{i}", e.Detail), ($"@a{i}", e.Actor)]);
+                ($"@x{i}", e.Detail), ($"@a{i}", RequestContext.ActorOr(e.Actor)), ($"@q{i}", e.RequestId ?? RequestContext.Current?.RequestId),
+                ($"@i{i}", e.Address ?? RequestContext.Current?.Address)]);
         }
         sql.Append($"SELECT pg_notify('{PostgresDatabase.EventsChannel}', lastval()::text);");
         return Sql.Exec(c, tx, sql.ToString(), ct, [.. p]);

@@ -9,7 +9,7 @@ public sealed class PostgresEventLog(PostgresDatabase db) : IEventLog
     public async Task<IReadOnlyList<RegistryEvent>> ReadAfterAsync(long afterId, int limit, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);
-        return await Rows(c, null, "SELECT id, time, kind, repository, subject, digest, tag, detail, actor FROM events WHERE id > @id ORDER BY id LIMIT @n",
+        return await Rows(c, null, "SELECT id, time, kind, repository, subject, digest, tag, detail, actor, request_id, address FROM events WHERE id > @id ORDER BY id LIMIT @n",
             Read, ct, ("@id", afterId), ("@n", Math.Clamp(limit, 1, 1000)));
     }
 
@@ -34,5 +34,5 @@ public sealed class PostgresEventLog(PostgresDatabase db) : IEventLog
     }
 
     private static RegistryEvent Read(DbDataReader r) => new(r.GetInt64(0), Time(r.GetInt64(1)), r.GetString(2), Text(r, 3), Text(r, 4), Text(r, 5),
-        Text(r, 6), Text(r, 7), Text(r, 8));
+        Text(r, 6), Text(r, 7), Text(r, 8), Text(r, 9), Text(r, 10));
 }

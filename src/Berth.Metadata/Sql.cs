@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Berth.Core;
+using Berth.Core.Observability;
 using Microsoft.Data.Sqlite;
 
 namespace Berth.Metadata;
@@ -253,10 +254,14 @@ internal static class Sql
     public static Task Link(SqliteConnection c, SqliteTransaction tx, string repository, string digest, long now, CancellationToken ct) =>
         Exec(c, tx, "INSERT INTO repository_blobs (repository, digest, created) VALUES ($r, $d, $t) ON CONFLICT (repository, digest) DO UPDATE SET created = excluded.created", ct, ("$r", repository), ("$d", digest), ("$t", now));
 
-    /// <summary>Writes <paramref name="e"/> (its id ignored) into the outbox, inside the transaction of the change it records.</summary>
+    /// <summary>
+    /// Writes <paramref name="e"/> (its id ignored) into the outbox, inside the transaction of the change it records; actor,
+    /// request id and address default to the current request's (<see cref="RequestContext"/>).
+    /// </summary>
     public static Task Event(SqliteConnection c, SqliteTransaction tx, Core.Metadata.RegistryEvent e, CancellationToken ct) =>
-        Exec(c, tx, "INSERT INTO events (time, kind, repository, subject, digest, tag, detail, actor) VALUES ($t, $k, $r, $s, $d, $g, $x, $a)", ct,
-            ("$t", Ms(e.Time)), ("$k", e.Kind), ("$r", e.Repository), ("$s", e.Subject), ("$d", e.Digest), ("$g", e.Tag), ("$x", e.Detail), ("$a", e.Actor));
+        Exec(c, tx, "INSERT INTO events (time, kind, repository, subject, digest, tag, detail, actor, request_id, address) VALUES ($t, $k, $r, $s, $d, $g, $x, $a, $q, $i)", ct,
+            ("$t", Ms(e.Time)), ("$k", e.Kind), ("$r", e.Repository), ("$s", e.Subject), ("$d", e.Digest), ("$g", e.Tag), ("$x", e.Detail),
+            ("$a", RequestContext.ActorOr(e.Actor)), ("$q", e.RequestId ?? RequestContext.Current?.RequestId), ("$i", e.Address ?? RequestContext.Current?.Address));
 
     /// <summary>
     /// Runs one statement in a write transaction and, when it changed a row, writes <paramref name="e"/> in the same

@@ -4,11 +4,13 @@ namespace Berth.Core.Metadata;
 /// One change recorded in the outbox. <see cref="Repository"/> is set for changes to one repository's content or
 /// visibility; <see cref="Subject"/> names an account, organisation ("org" or "org/team"), grant subject or token owner;
 /// <see cref="Detail"/> says which change of the kind it was (a verb such as "create", a token id, a role).
-/// <see cref="Actor"/> is null while the stores do not know who made the change.
+/// <see cref="Actor"/>, <see cref="RequestId"/> and <see cref="Address"/> say who made the change through which request; the
+/// stores fill them from <see cref="Observability.RequestContext"/> when the change is made inside a request, and leave
+/// them null otherwise (jobs, CLI verbs).
 /// </summary>
 public sealed record RegistryEvent(
     long Id, DateTimeOffset Time, string Kind, string? Repository, string? Subject = null, string? Digest = null, string? Tag = null,
-    string? Detail = null, string? Actor = null);
+    string? Detail = null, string? Actor = null, string? RequestId = null, string? Address = null);
 
 /// <summary>The kinds of <see cref="RegistryEvent"/> the stores write.</summary>
 public static class EventKinds
@@ -24,6 +26,7 @@ public static class EventKinds
     public const string GrantChange = "grant.change";
     public const string VisibilityChange = "visibility.change";
     public const string TokenChange = "token.change";
+
     /// <summary>Pulls of one (repository, digest, tag) since the last flush of a node's pull statistics; Detail is the count.</summary>
     public const string Pull = "manifest.pull";
     /// <summary>A push refused by its namespace's quota; Detail names the quota and the usage.</summary>

@@ -49,10 +49,22 @@ public sealed class RegistryCache(long maxBytes = RegistryCache.DefaultMaxBytes)
     public long Ticket(string repository) => _entries.Ticket(repository);
 
     public CachedManifest? GetTag(string repository, string tag) =>
-        _entries.TryGet(new Key(repository, Kind.Tag, tag, null), 0, out var v) ? v.Manifest : null;
+        Counted(_entries.TryGet(new Key(repository, Kind.Tag, tag, null), 0, out var v) ? v.Manifest : null);
 
     public CachedManifest? GetManifest(string repository, Digest digest) =>
-        _entries.TryGet(new Key(repository, Kind.Manifest, digest.Hex, digest.Algorithm), 0, out var v) ? v.Manifest : null;
+        Counted(_entries.TryGet(new Key(repository, Kind.Manifest, digest.Hex, digest.Algorithm), 0, out var v) ? v.Manifest : null);
+
+    private long _hits;
+    private long _misses;
+
+    /// <summary>Manifest lookups (by tag or digest) answered from the cache and not, since start: for the hit ratio in metrics.</summary>
+    public (long Hits, long Misses) Lookups => (Interlocked.Read(ref _hits), Interlocked.Read(ref _misses));
+
+    private CachedManifest? Counted(CachedManifest? found)
+    {
+        Interlocked.Increment(ref found is null ? ref _misses : ref _hits);
+        return found;
+    }
 
     public long? GetBlobSize(string repository, Digest digest) =>
         _entries.TryGet(new Key(repository, Kind.BlobSize, digest.Hex, digest.Algorithm), 0, out var v) ? v.Size : null;

@@ -251,5 +251,49 @@ internal static class PostgresSchema
             report text NOT NULL
         );
         """,
+        """
+        -- Who made each change, through which request (RequestContext), for webhooks and audit; null outside a request.
+        ALTER TABLE events ADD COLUMN request_id text;
+        ALTER TABLE events ADD COLUMN address text;
+
+        -- Webhooks (IWebhooks): site-wide when namespace is null. events: the subscribed kinds, comma-separated;
+        -- repositories: a pattern ('' for all). The secret signs deliveries and is never shown again. configured: declared
+        -- in the server's configuration (kept in step with it at start), not through the API.
+        CREATE TABLE webhooks (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            namespace text COLLATE "C",
+            url text NOT NULL,
+            secret text NOT NULL,
+            events text NOT NULL,
+            repositories text NOT NULL,
+            created bigint NOT NULL,
+            configured boolean NOT NULL DEFAULT false
+        );
+        CREATE INDEX webhooks_namespace ON webhooks(namespace);
+        -- One row per (hook, outbox event) with the envelope it sends: pending until delivered or given up.
+        CREATE TABLE webhook_deliveries (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            hook bigint NOT NULL,
+            event bigint NOT NULL,
+            kind text NOT NULL,
+            payload text NOT NULL,
+            state text NOT NULL,
+            attempts integer NOT NULL,
+            next_attempt bigint,
+            last_status integer,
+            last_error text,
+            created bigint NOT NULL,
+            updated bigint NOT NULL,
+            UNIQUE (hook, event)
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt) WHERE state = 'pending';
+        CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(hook, id);
+        CREATE INDEX webhook_deliveries_updated ON webhook_deliveries(updated);
+        -- How far the outbox was fanned out into deliveries.
+        CREATE TABLE webhook_cursor (
+            name text COLLATE "C" PRIMARY KEY,
+            position bigint NOT NULL
+        );
+        """,
     ];
 }

@@ -213,5 +213,49 @@ internal static class SqliteSchema
             report TEXT NOT NULL
         ) WITHOUT ROWID;
         """,
+        """
+        -- Who made each change, through which request (RequestContext), for webhooks and audit; null outside a request.
+        ALTER TABLE events ADD COLUMN request_id TEXT;
+        ALTER TABLE events ADD COLUMN address TEXT;
+
+        -- Webhooks (IWebhooks): site-wide when namespace is null. events: the subscribed kinds, comma-separated;
+        -- repositories: a pattern ('' for all). The secret signs deliveries and is never shown again. configured: declared
+        -- in the server's configuration (kept in step with it at start), not through the API.
+        CREATE TABLE webhooks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            namespace TEXT,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            events TEXT NOT NULL,
+            repositories TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            configured INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX webhooks_namespace ON webhooks(namespace);
+        -- One row per (hook, outbox event) with the envelope it sends: pending until delivered or given up.
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            hook INTEGER NOT NULL,
+            event INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt INTEGER,
+            last_status INTEGER,
+            last_error TEXT,
+            created INTEGER NOT NULL,
+            updated INTEGER NOT NULL,
+            UNIQUE (hook, event)
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt) WHERE state = 'pending';
+        CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(hook, id);
+        CREATE INDEX webhook_deliveries_updated ON webhook_deliveries(updated);
+        -- How far the outbox was fanned out into deliveries.
+        CREATE TABLE webhook_cursor (
+            name TEXT PRIMARY KEY,
+            position INTEGER NOT NULL
+        );
+        """,
     ];
 }

@@ -56,8 +56,17 @@ internal static partial class ErrorResponse
         if (response.StatusCode == 401) response.Headers.WWWAuthenticate = challenge(ctx, refusal);
         if (ctx.Request.Method == "HEAD") return;
         response.ContentType = "application/json";
-        var body = JsonSerializer.SerializeToUtf8Bytes(new ErrorBody([new ErrorItem(wire, message, detail)]), WireJson.Api.ErrorBody);
+        var body = JsonSerializer.SerializeToUtf8Bytes(new ErrorBody([new ErrorItem(wire, message, WithRequestId(detail))]), WireJson.Api.ErrorBody);
         response.ContentLength = body.Length;
         await response.Body.WriteAsync(body);
+    }
+
+    /// <summary>The detail with the request's id added, so a user's report can be matched with the server's log lines.</summary>
+    private static IReadOnlyDictionary<string, string>? WithRequestId(IReadOnlyDictionary<string, string>? detail)
+    {
+        if (Core.Observability.RequestContext.Current is not { } request) return detail;
+        var withId = detail is null ? new Dictionary<string, string>(1) : new Dictionary<string, string>(detail);
+        withId["requestId"] = request.RequestId;
+        return withId;
     }
 }

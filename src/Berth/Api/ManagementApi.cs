@@ -54,7 +54,7 @@ internal sealed partial class ManagementJson : JsonSerializerContext
 /// for repository reads. Also Docker's search endpoint, /v1/search.
 /// </summary>
 internal sealed class ManagementApi(Administration accounts, TokenService tokens, AuditTrail audit, RepositoryDirectory repositories, TimeProvider time,
-    Authenticator auth, Scheduler scheduler, PolicyApi policies, GcApi gc, ILogger<ManagementApi> log)
+    Authenticator auth, Scheduler scheduler, PolicyApi policies, GcApi gc, WebhooksApi webhooks, ILogger<ManagementApi> log)
 {
     /// <summary>Official images live in this namespace, as on Docker Hub.</summary>
     public const string OfficialNamespace = "library";
@@ -212,6 +212,9 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
             case (_, ["repositories", .. var rest]) when rest.Length > 0:
                 await RepositoryAsync(ctx, caller, rest);
                 break;
+            case (_, _) when WebhooksApi.Owns(p):
+                await webhooks.RouteAsync(ctx, caller, p);
+                break;
             default:
                 throw new RegistryException(ErrorCode.NotFound, $"no such endpoint: {method} /api/v1/{ErrorDetail.Clip(path)}");
         }
@@ -315,7 +318,7 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
 
     private static List<GrantView> Views(IReadOnlyList<Grant> grants) => grants.Select(g => new GrantView(g.Subject, AccessText.Format(g.Role))).ToList();
 
-    private static async Task<JsonElement> BodyAsync(HttpContext ctx, bool optional = false)
+    internal static async Task<JsonElement> BodyAsync(HttpContext ctx, bool optional = false)
     {
         if (ctx.Request.ContentLength is > 65_536) throw new RegistryException(ErrorCode.TooLarge, "request body too large");
         try
@@ -335,14 +338,14 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
         }
     }
 
-    private static string Str(JsonElement body, string name) =>
+    internal static string Str(JsonElement body, string name) =>
         body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new RegistryException(ErrorCode.InvalidRequest, $"\"{name}\" (a string) is required");
 
     private static bool Bool(JsonElement body, string name) => body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
 
-    private static void NoContent(HttpContext ctx) => ctx.Response.StatusCode = 204;
+    internal static void NoContent(HttpContext ctx) => ctx.Response.StatusCode = 204;
 
-    private static async Task Json<T>(HttpContext ctx, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, int status = 200)
+    internal static async Task Json<T>(HttpContext ctx, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, int status = 200)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(value, type);
         ctx.Response.StatusCode = status;

@@ -14,6 +14,7 @@ internal enum Surface
     Search,
     Live,
     Ready,
+    Metrics,
 }
 
 /// <summary>
@@ -21,7 +22,7 @@ internal enum Surface
 /// It runs after <see cref="RequestTarget"/>, so it sees the path as sent and a dot segment cannot lead from one
 /// surface into another.
 /// </summary>
-internal sealed class Router(RegistryApi registry, TokenEndpoint token, ManagementApi management, Health health, Authenticator auth, ILogger<Router> log)
+internal sealed class Router(RegistryApi registry, TokenEndpoint token, ManagementApi management, Health health, MetricsEndpoint metrics, Authenticator auth, ILogger<Router> log)
 {
     private const string ManagementPrefix = "/api/v1/";
 
@@ -36,6 +37,7 @@ internal sealed class Router(RegistryApi registry, TokenEndpoint token, Manageme
         "/v1/search" => Surface.Search,
         "/healthz" => Surface.Live,
         "/readyz" => Surface.Ready,
+        MetricsEndpoint.Path => Surface.Metrics,
         // "/ui" (pages) goes here.
         _ => Surface.None,
     };
@@ -53,6 +55,7 @@ internal sealed class Router(RegistryApi registry, TokenEndpoint token, Manageme
             Surface.Search => management.SearchAsync(ctx),
             Surface.Live => Health.LiveAsync(ctx),
             Surface.Ready => health.ReadyAsync(ctx),
+            Surface.Metrics => metrics.HandleAsync(ctx),
             _ => NotFoundAsync(ctx),
         };
     }

@@ -23,7 +23,10 @@ internal sealed class Authenticator(SignInService accounts, TokenIssuer tokens, 
     public async ValueTask<Caller> AuthenticateAsync(HttpContext ctx)
     {
         if (ctx.Request.Headers.Authorization.Count == 0) return Caller.Anonymous;
-        return await IdentifyAsync(ctx) with { Address = ClientAddress(ctx) };
+        var caller = await IdentifyAsync(ctx) with { Address = ClientAddress(ctx) };
+        // Who acted, for the events this request's changes write (RequestContext is read by the stores).
+        if (Core.Observability.RequestContext.Current is { } request) (request.Actor, request.Address) = (caller.Name, caller.Address);
+        return caller;
     }
 
     private async ValueTask<Caller> IdentifyAsync(HttpContext ctx)

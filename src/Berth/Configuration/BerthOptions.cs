@@ -13,6 +13,9 @@ public sealed record BerthOptions
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
     public bool AccessLog { get; init; }
 
+    /// <summary>Observability: the log line format, metrics and webhook delivery (docs/architecture.md, "Observability").</summary>
+    public ObservabilityOptions Observability { get; init; } = new();
+
     /// <summary>Serve a non-loopback address although no user exists (so authentication is off): an explicit choice.</summary>
     public bool Open { get; init; }
 

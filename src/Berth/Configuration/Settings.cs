@@ -64,6 +64,17 @@ public static class Settings
         Number("scrubParallelism", "BERTH_SCRUB_PARALLELISM", "blobs a scrub reads and hashes at once",
             o => o.ScrubParallelism, (o, v) => o with { ScrubParallelism = v }, 1, 64),
 
+        OneOf("logFormat", "BERTH_LOG_FORMAT", "log lines as `text`, or `json` (one object a line, with the request id, repository and digest of the request that wrote it)", ObservabilityOptions.LogFormats,
+            o => o.Observability.LogFormat, (o, v) => o with { Observability = o.Observability with { LogFormat = v } }),
+        Text("metrics.listen", "BERTH_METRICS_LISTEN", null, "serve `GET /metrics` (Prometheus) on this address alone, to anyone who reaches it; without it, `/metrics` is on `listen` for site administrators and loopback clients",
+            o => o.Observability.MetricsListen, (o, v) => o with { Observability = o.Observability with { MetricsListen = v } },
+            v => BerthOptions.ParseListen(v) is var (points, e) && e is not null ? $"\"{v}\": {e}"
+                : points!.Any(p => p.Port == 0) ? $"\"{v}\": give a port other than 0" : null),
+        Number("webhooks.maxAttempts", "BERTH_WEBHOOK_MAX_ATTEMPTS", "attempts per webhook delivery before it is given up (failed)",
+            o => o.Observability.WebhookMaxAttempts, (o, v) => o with { Observability = o.Observability with { WebhookMaxAttempts = v } }, 1, 100),
+        Duration("webhooks.maxBackoff", "BERTH_WEBHOOK_MAX_BACKOFF", "the longest wait between attempts of a delivery (waits double from 1s up to this)",
+            o => o.Observability.WebhookMaxBackoff, (o, v) => o with { Observability = o.Observability with { WebhookMaxBackoff = v } }, TimeSpan.FromSeconds(1)),
+
         OneOf("storage.type", "BERTH_STORAGE_TYPE", "where blobs and uploads are kept", StorageOptions.Types,
             o => o.Storage.Type, (o, v) => o with { Storage = o.Storage with { Type = v } }),
         Switch("storage.delete.enabled", "BERTH_DELETE_ENABLED", null, "`false`: deleting manifests, tags and blobs is refused with `UNSUPPORTED` (405), as distribution's key of that name does",

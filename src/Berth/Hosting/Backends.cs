@@ -30,6 +30,8 @@ internal sealed class Backends
     public required IIntegrity Integrity { get; init; }
     public required IGarbageIndex Garbage { get; init; }
     public required IBlobClaims Claims { get; init; }
+    public required IWebhooks Webhooks { get; init; }
+    public required IRegistryStats Stats { get; init; }
 
     /// <summary>
     /// Opens the metadata backend. With <paramref name="create"/> (serve) a missing registry is created; without (the
@@ -60,6 +62,8 @@ internal sealed class Backends
                     Integrity = new SqliteIntegrity(database),
                     Garbage = new SqliteGarbage(database),
                     Claims = new SqliteGarbage(database),
+                    Webhooks = new SqliteWebhooks(database),
+                    Stats = new SqliteRegistryStats(database),
                 };
             case MetadataOptions.PostgresType:
                 var postgres = await OpenPostgresAsync(options.Metadata.Postgres.ConnectionString!, create, time, ct);
@@ -82,6 +86,8 @@ internal sealed class Backends
                     Integrity = new PostgresIntegrity(postgres),
                     Garbage = new PostgresGarbage(postgres),
                     Claims = new PostgresGarbage(postgres),
+                    Webhooks = new PostgresWebhooks(postgres),
+                    Stats = new PostgresRegistryStats(postgres),
                 };
             default:
                 throw Unknown("metadata.type", options.Metadata.Type);

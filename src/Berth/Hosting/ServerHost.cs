@@ -19,15 +19,18 @@ public static class ServerHost
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.Logging.ClearProviders();
-        builder.Logging.AddConsole(o => o.FormatterName = LogFormat.FormatName);
+        builder.Logging.AddConsole(o => o.FormatterName = options.Observability.LogFormat == ObservabilityOptions.Json ? JsonLogFormat.FormatName : LogFormat.FormatName);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Logging.Console.ConsoleFormatter, LogFormat>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Logging.Console.ConsoleFormatter, JsonLogFormat>());
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // A failed start is reported once, by the serve command, without the host's stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         var endpoints = options.ListenEndPoints();
+        var metricsEndpoints = options.Observability.MetricsListen is { } metricsListen ? BerthOptions.ParseListen(metricsListen).EndPoints! : [];
         builder.WebHost.ConfigureKestrel(k =>
         {
+            foreach (var endpoint in metricsEndpoints) k.Listen(endpoint);
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = null;
             foreach (var endpoint in endpoints)
@@ -97,6 +100,15 @@ public static class ServerHost
         services.AddSingleton<ListEndpoints>();
         services.AddSingleton<RegistryApi>();
         services.AddSingleton<Health>();
+        services.AddSingleton(backends.Webhooks);
+        services.AddSingleton(backends.Stats);
+        services.AddSingleton(sp => new RegistryMetrics { Cache = sp.GetRequiredService<RegistryCache>() });
+        services.AddSingleton<RequestTracing>();
+        services.AddSingleton<MetricsEndpoint>();
+        services.AddSingleton<Berth.Core.Webhooks.WebhookAdministration>();
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddSingleton<WebhooksApi>();
         // Periodic work: one line per job (GC, retention, scrub, scans to come).
         services.AddSingleton<IScheduledJob, UploadExpiry>();
         services.AddSingleton<IScheduledJob, EventPrune>();
@@ -105,6 +117,8 @@ public static class ServerHost
         services.AddSingleton<GarbageCollector>();
         services.AddSingleton<GarbageCollection>();
         services.AddSingleton<GcApi>();
+        services.AddSingleton<IScheduledJob, StorageStats>();
+        services.AddSingleton<IScheduledJob, WebhookPrune>();
         services.AddSingleton<Scheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
         // Reads the events outbox: what another process changed drops this process's cached copy within a second.
@@ -115,6 +129,8 @@ public static class ServerHost
         var app = builder.Build();
         foreach (var notice in notices) app.Logger.LogWarning("{Notice}", notice);
         app.Use(RequestTarget.RestoreAsync);
+        if (metricsEndpoints.Count > 0) app.Use(app.Services.GetRequiredService<MetricsEndpoint>().Separate(metricsEndpoints));
+        app.Use(app.Services.GetRequiredService<RequestTracing>().InvokeAsync);
         if (options.AccessLog)
         {
             var accessLog = app.Services.GetRequiredService<AccessLog>();

@@ -9,7 +9,7 @@ public sealed class AccessRulesTests(MatrixServer server) : IClassFixture<Matrix
 {
     /// <summary>Status, error code and body, with the repository name taken out.</summary>
     private static async Task<string> Shape(HttpResponseMessage r, string name) =>
-        $"{(int)r.StatusCode} {r.Headers.WwwAuthenticate} {Regex.Replace(await r.Content.ReadAsStringAsync(), Regex.Escape(name), "NAME")}".Replace(name, "NAME");
+        $"{(int)r.StatusCode} {r.Headers.WwwAuthenticate} {Regex.Replace(RequestIds.Masked(await r.Content.ReadAsStringAsync()), Regex.Escape(name), "NAME")}".Replace(name, "NAME");
 
     [Theory]
     [InlineData(null, null)]

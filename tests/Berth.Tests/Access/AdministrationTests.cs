@@ -53,8 +53,8 @@ public sealed class AdministrationTests(MatrixServer server) : IClassFixture<Mat
         using var hidden = await anonymous.GetAsync("/api/v1/repositories/acme/private");
         using var missing = await anonymous.GetAsync("/api/v1/repositories/acme/no-such-repo");
         Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
-        Assert.Equal((missing.StatusCode, (await missing.Content.ReadAsStringAsync()).Replace("no-such-repo", "X")),
-            (hidden.StatusCode, (await hidden.Content.ReadAsStringAsync()).Replace("private", "X")));
+        Assert.Equal((missing.StatusCode, RequestIds.Masked(await missing.Content.ReadAsStringAsync()).Replace("no-such-repo", "X")),
+            (hidden.StatusCode, RequestIds.Masked(await hidden.Content.ReadAsStringAsync()).Replace("private", "X")));
         // Grants and changes still need a sign-in.
         await AuthServer.ApiAsync(anonymous, HttpMethod.Get, "repositories/acme/public/grants", expect: HttpStatusCode.Unauthorized);
         await AuthServer.ApiAsync(anonymous, HttpMethod.Put, "repositories/acme/public", """{"visibility":"private"}""", HttpStatusCode.Unauthorized);
