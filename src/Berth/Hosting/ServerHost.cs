@@ -5,6 +5,7 @@ using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
 using Berth.Core.Storage;
+using Berth.Ui;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -93,6 +94,7 @@ public static class ServerHost
         services.AddSingleton<ListEndpoints>();
         services.AddSingleton<RegistryApi>();
         services.AddSingleton<Health>();
+        await services.AddWebUiAsync(backends.Secrets, time, ct);
         // Periodic work: one line per job (GC, retention, scrub, scans to come).
         services.AddSingleton<IScheduledJob, UploadExpiry>();
         services.AddSingleton<IScheduledJob, EventPrune>();
