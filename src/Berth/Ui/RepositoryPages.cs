@@ -114,28 +114,31 @@ internal sealed class RepositoryPages(RepositoryDirectory directory, AccessContr
         var entry = await directory.GetAsync(p.Caller, name, p.Ct) ?? throw WebUi.NotFound();
         var rights = await access.DecideAsync(p.Caller, name, RepoActions.All, p.Ct);
         var last = Opt(p.Query("last"));
-        var tags = await manifests.ListTagsAsync(name, last, TagPageSize, p.Ct) ?? [];
+        var tags = await manifests.ListTagInfoAsync(name, last, TagPageSize, p.Ct) ?? [];
         var host = Host(p);
         var body = new Html();
         body.Add($"<h1>{name} {VisibilityBadge(entry.Visibility)}</h1>");
         if (rights == RepoActions.All && p.Caller.HasFullRights) body.Add($"<p><a href=\"/r/{name}/-/settings\">Settings</a></p>");
         body.Add($"<div class=\"cols\"><div>");
-        var pull = tags.Count > 0 ? $"docker pull {host}/{name}:{(tags.Contains("latest") ? "latest" : tags[0])}" : $"docker push {host}/{name}:TAG";
+        var pull = tags.Count > 0 ? $"docker pull {host}/{name}:{(tags.Any(t => t.Name == "latest") ? "latest" : tags[0].Name)}" : $"docker push {host}/{name}:TAG";
         body.Add($"<h2>{(tags.Count > 0 ? "Pull" : "Push")}</h2>{PullBox("pull-cmd", pull)}");
         body.Add($"<h2>Tags</h2>");
         if (tags.Count == 0 && last is null) body.Add($"<p>No tags yet.</p>");
         else
         {
-            body.Add($"<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Tag</th><th scope=\"col\">Digest</th><th scope=\"col\">Compressed size</th><th scope=\"col\">Platforms</th>");
-            // Pushed and last pulled times, and the immutable mark, come with the lifecycle branch: their columns go here.
+            body.Add($"<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Tag</th><th scope=\"col\">Digest</th><th scope=\"col\">Compressed size</th><th scope=\"col\">Platforms</th><th scope=\"col\">Pushed</th>");
+            // Last pulled times, and the immutable mark, come with the lifecycle branch: their columns go here.
             body.Add($"{(rights.HasFlag(RepoActions.Delete) ? Html.Of($"<th scope=\"col\"><span class=\"muted\">Actions</span></th>") : default)}</tr></thead><tbody>");
-            foreach (var tag in tags)
+            var now = time.GetUtcNow();
+            foreach (var info in tags)
             {
-                var image = await LoadAsync(name, new Reference(tag, null), p.Ct);
+                var tag = info.Name;
+                // By digest: the tag may have moved since it was listed, and the row shows the digest it was listed with.
+                var image = await LoadAsync(name, new Reference(null, info.Digest), p.Ct);
                 body.Add($"<tr><td><a href=\"/r/{name}/tags/{tag}\">{tag}</a></td>");
                 if (image is null)
                 {
-                    body.Add($"<td colspan=\"3\" class=\"muted\">unreadable</td>");
+                    body.Add($"<td><code>{Short(info.Digest)}</code></td><td colspan=\"2\" class=\"muted\">unreadable</td>");
                 }
                 else
                 {
@@ -144,6 +147,7 @@ internal sealed class RepositoryPages(RepositoryDirectory directory, AccessContr
                         : image.Platform ?? "";
                     body.Add($"<td><code title=\"{image.Digest}\">{Short(image.Digest)}</code></td><td>{Human.Size(image.Size)}</td><td>{platforms}</td>");
                 }
+                body.Add($"<td><time datetime=\"{info.Pushed.UtcDateTime.ToString("o", System.Globalization.CultureInfo.InvariantCulture)}\" title=\"{Human.Exact(info.Pushed)}\">{Human.Ago(info.Pushed, now)}</time></td>");
                 if (rights.HasFlag(RepoActions.Delete))
                 {
                     body.Add($"<td><form method=\"post\" action=\"/r/{name}/-/delete-tag\">{p.CsrfField}<input type=\"hidden\" name=\"tag\" value=\"{tag}\"><button class=\"danger\" type=\"submit\" aria-label=\"Delete tag {tag}\">Delete</button></form></td>");
@@ -151,7 +155,7 @@ internal sealed class RepositoryPages(RepositoryDirectory directory, AccessContr
                 body.Add($"</tr>");
             }
             body.Add($"</tbody></table></div>");
-            if (tags.Count == TagPageSize) body.Add($"<p class=\"pager\"><a href=\"/r/{name}?last={Uri.EscapeDataString(tags[^1])}\">More tags</a></p>");
+            if (tags.Count == TagPageSize) body.Add($"<p class=\"pager\"><a href=\"/r/{name}?last={Uri.EscapeDataString(tags[^1].Name)}\">More tags</a></p>");
         }
         body.Add($"</div><div><h2>About</h2>");
         body.Add($"<dl class=\"kv\"><dt>Visibility</dt><dd>{AccessText.Format(entry.Visibility)}</dd><dt>Your access</dt><dd>{(rights == RepoActions.None ? "none" : AccessText.Format(rights))}</dd>");

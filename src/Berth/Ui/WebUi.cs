@@ -169,6 +169,13 @@ internal sealed partial class WebUi(Sessions sessions, SignInService signIn, Aut
             await ErrorResponse.WriteAsync(ctx, e, ErrorResponse.Basic, log);
             return;
         }
+        if (e is UiRefusal { Status: 401 } && ctx.Request.Method is "GET" or "HEAD")
+        {
+            // A page for signed-in users: sign in first, then come back.
+            ctx.Response.StatusCode = 303;
+            ctx.Response.Headers.Location = "/signin?return=" + Uri.EscapeDataString(ctx.Request.Path.Value + ctx.Request.QueryString.Value);
+            return;
+        }
         var (status, title, message) = e switch
         {
             UiRefusal r => (r.Status, r.Title, r.Message),
