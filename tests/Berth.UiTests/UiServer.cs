@@ -54,9 +54,9 @@ public sealed class UiServer : IAsyncLifetime
     }
 
     /// <summary>A fresh browser context (its own cookies) at 375 px or desktop width, signed in as <paramref name="user"/> through the form.</summary>
-    public async Task<IPage> SignedInPageAsync(string? user, int width = 1280)
+    public async Task<IPage> SignedInPageAsync(string? user, int width = 1280, ColorScheme scheme = ColorScheme.Light)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = BaseAddress.ToString(), ViewportSize = new ViewportSize { Width = width, Height = 900 } });
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = BaseAddress.ToString(), ViewportSize = new ViewportSize { Width = width, Height = 900 }, ColorScheme = scheme });
         var page = await context.NewPageAsync();
         if (user is null) return page;
         await page.GotoAsync("/signin");

@@ -114,7 +114,8 @@ internal sealed class RepositoryPages(RepositoryDirectory directory, AccessContr
         var entry = await directory.GetAsync(p.Caller, name, p.Ct) ?? throw WebUi.NotFound();
         var rights = await access.DecideAsync(p.Caller, name, RepoActions.All, p.Ct);
         var last = Opt(p.Query("last"));
-        var tags = await manifests.ListTagInfoAsync(name, last, TagPageSize, p.Ct) ?? [];
+        var listed = await manifests.ListTagInfoAsync(name, last, TagPageSize, p.Ct);
+        var tags = listed ?? [];
         var host = Host(p);
         var body = new Html();
         body.Add($"<h1>{name} {VisibilityBadge(entry.Visibility)}</h1>");
@@ -123,7 +124,9 @@ internal sealed class RepositoryPages(RepositoryDirectory directory, AccessContr
         var pull = tags.Count > 0 ? $"docker pull {host}/{name}:{(tags.Any(t => t.Name == "latest") ? "latest" : tags[0].Name)}" : $"docker push {host}/{name}:TAG";
         body.Add($"<h2>{(tags.Count > 0 ? "Pull" : "Push")}</h2>{PullBox("pull-cmd", pull)}");
         body.Add($"<h2>Tags</h2>");
-        if (tags.Count == 0 && last is null) body.Add($"<p>No tags yet.</p>");
+        // A repository exists once something is pushed; until then its settings are stored but not in force.
+        if (listed is null) body.Add($"<p>No tags yet. The visibility and description set for it apply from the first push.</p>");
+        else if (tags.Count == 0 && last is null) body.Add($"<p>No tags yet.</p>");
         else
         {
             body.Add($"<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Tag</th><th scope=\"col\">Digest</th><th scope=\"col\">Compressed size</th><th scope=\"col\">Platforms</th><th scope=\"col\">Pushed</th>");
