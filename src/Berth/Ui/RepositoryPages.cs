@@ -21,6 +21,13 @@ internal sealed class RepositoryPages(RepositoryDirectory directory, AccessContr
     private const int TagPageSize = 25;
     private const int MaxConfigBytes = 1 << 20;
 
+    /// <summary>Bound of <see cref="_rows"/>: a row with the cache's own overhead is ~450 bytes, so some 2,000 digests.</summary>
+    public const long RowCacheBytes = 1L << 20;
+
+    // What a tag row shows about a manifest (size, platforms), by digest: content by digest never changes, so a hit is always
+    // right; the rows listed come from the repository's own tags, so a digest seen here belongs to the repository.
+    private readonly BoundedCache<Digest, (long Size, string Platforms)> _rows = new(RowCacheBytes);
+
     // ---- Home and search
 
     public async Task HomeAsync(PageContext p)
@@ -137,18 +144,15 @@ internal sealed class RepositoryPages(RepositoryDirectory directory, AccessContr
             {
                 var tag = info.Name;
                 // By digest: the tag may have moved since it was listed, and the row shows the digest it was listed with.
-                var image = await LoadAsync(name, new Reference(null, info.Digest), p.Ct);
+                var row = await RowAsync(name, info.Digest, p.Ct);
                 body.Add($"<tr><td><a href=\"/r/{name}/tags/{tag}\">{tag}</a></td>");
-                if (image is null)
+                if (row is not { } summary)
                 {
                     body.Add($"<td><code>{Short(info.Digest)}</code></td><td colspan=\"2\" class=\"muted\">unreadable</td>");
                 }
                 else
                 {
-                    var platforms = image.Manifest.Children.Count > 0
-                        ? string.Join(", ", image.Manifest.Children.Where(c => c.Platform is not null).Select(c => PlatformText(c.Platform!)).Distinct())
-                        : image.Platform ?? "";
-                    body.Add($"<td><code title=\"{image.Digest}\">{Short(image.Digest)}</code></td><td>{Human.Size(image.Size)}</td><td>{platforms}</td>");
+                    body.Add($"<td><code title=\"{info.Digest}\">{Short(info.Digest)}</code></td><td>{Human.Size(summary.Size)}</td><td>{summary.Platforms}</td>");
                 }
                 body.Add($"<td><time datetime=\"{info.Pushed.UtcDateTime.ToString("o", System.Globalization.CultureInfo.InvariantCulture)}\" title=\"{Human.Exact(info.Pushed)}\">{Human.Ago(info.Pushed, now)}</time></td>");
                 if (rights.HasFlag(RepoActions.Delete))
@@ -271,6 +275,20 @@ internal sealed class RepositoryPages(RepositoryDirectory directory, AccessContr
 
     private static string? Joined(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array ? string.Join(' ', v.EnumerateArray().Select(x => x.ToString())) : null;
+
+    private async Task<(long Size, string Platforms)?> RowAsync(string name, Digest digest, CancellationToken ct)
+    {
+        var now = time.GetTimestamp();
+        if (_rows.TryGet(digest, now, out var hit)) return hit;
+        var image = await LoadAsync(name, new Reference(null, digest), ct);
+        if (image is null) return null;
+        var platforms = image.Manifest.Children.Count > 0
+            ? string.Join(", ", image.Manifest.Children.Where(c => c.Platform is not null).Select(c => PlatformText(c.Platform!)).Distinct())
+            : image.Platform ?? "";
+        var row = (image.Size, platforms);
+        _rows.Set(digest, row, 64 + CacheCost.Of(digest.Hex) + CacheCost.Of(platforms));
+        return row;
+    }
 
     private sealed record Image(Digest Digest, Manifest Manifest, long Size, string? Platform, JsonElement? Config);
 
