@@ -12,8 +12,21 @@ public sealed class ScreenshotTests(UiServer server) : IClassFixture<UiServer>
     [Fact]
     public async Task The_main_pages_render_at_desktop_and_phone_width()
     {
-        var target = Environment.GetEnvironmentVariable("BERTH_SCREENSHOTS") is { Length: > 0 } dir ? dir : Directory.CreateTempSubdirectory("berth-shots-").FullName;
+        var keep = Environment.GetEnvironmentVariable("BERTH_SCREENSHOTS") is { Length: > 0 } dir ? dir : null;
+        var target = keep ?? Directory.CreateTempSubdirectory("berth-shots-").FullName;
         Directory.CreateDirectory(target);
+        try
+        {
+            await RenderAsync(target);
+        }
+        finally
+        {
+            if (keep is null) Directory.Delete(target, true);
+        }
+    }
+
+    private async Task RenderAsync(string target)
+    {
         await server.PushAsync("alice", "alice/web:1.4.2", layers: 4);
         await server.PushAsync("alice", "alice/web:latest", layers: 5);
         await server.PushAsync("alice", "alice/worker:2.0", layers: 2);
