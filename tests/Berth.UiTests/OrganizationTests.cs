@@ -7,7 +7,8 @@ namespace Berth.UiTests;
 /// repository; the rights follow at once (the member sees the private repository), and a member who is no owner gets
 /// no forms and is refused the changes.
 /// </summary>
-public sealed class OrganizationTests(UiServer server) : IClassFixture<UiServer>
+[Collection(UiServer.Collection)]
+public sealed class OrganizationTests(UiServer server)
 {
     [Fact]
     public async Task An_owner_builds_an_organisation_and_its_grants_decide_who_sees_what()

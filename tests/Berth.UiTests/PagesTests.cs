@@ -10,7 +10,8 @@ namespace Berth.UiTests;
 /// repository, push to it with skopeo, see its tag and layers, find it; another user neither sees nor finds it; a README's
 /// script never runs; a form without its anti-forgery token changes nothing.
 /// </summary>
-public sealed class PagesTests(UiServer server) : IClassFixture<UiServer>
+[Collection(UiServer.Collection)]
+public sealed class PagesTests(UiServer server)
 {
     private const string Readme = """
         # Secret app

@@ -7,7 +7,8 @@ namespace Berth.UiTests;
 /// width, and the PNGs are written. To a temporary directory in a test run; scripts/screenshots.sh sets
 /// BERTH_SCREENSHOTS to docs/screenshots to regenerate the README's pictures.
 /// </summary>
-public sealed class ScreenshotTests(UiServer server) : IClassFixture<UiServer>
+[Collection(UiServer.Collection)]
+public sealed class ScreenshotTests(UiServer server)
 {
     [Fact]
     public async Task The_main_pages_render_at_desktop_and_phone_width()

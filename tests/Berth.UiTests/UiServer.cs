@@ -15,6 +15,9 @@ namespace Berth.UiTests;
 /// </summary>
 public sealed class UiServer : IAsyncLifetime
 {
+    /// <summary>One server and one browser for every test class (each test signs in its own browser context).</summary>
+    public const string Collection = "ui";
+
     public const string ChromiumPath = "/usr/bin/chromium";
     public const string Password = "correct-horse-1";
 
@@ -57,13 +60,23 @@ public sealed class UiServer : IAsyncLifetime
     public async Task<IPage> SignedInPageAsync(string? user, int width = 1280, ColorScheme scheme = ColorScheme.Light)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = BaseAddress.ToString(), ViewportSize = new ViewportSize { Width = width, Height = 900 }, ColorScheme = scheme });
+        // Generous: the machine running the tests may be shared with heavy builds.
+        context.SetDefaultTimeout(60_000);
+        context.SetDefaultNavigationTimeout(60_000);
         var page = await context.NewPageAsync();
         if (user is null) return page;
         await page.GotoAsync("/signin");
         await page.GetByLabel("User name").FillAsync(user);
         await page.GetByLabel("Password").FillAsync(Password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(BaseAddress.ToString());
+        try
+        {
+            await page.WaitForURLAsync(BaseAddress.ToString());
+        }
+        catch (TimeoutException e)
+        {
+            throw new InvalidOperationException($"signing in {user} did not lead to the start page: at {page.Url}: {await page.Locator("main").InnerTextAsync()}", e);
+        }
         return page;
     }
 
@@ -132,3 +145,6 @@ public sealed class UiServer : IAsyncLifetime
         }
     }
 }
+
+[CollectionDefinition(UiServer.Collection)]
+public sealed class UiCollection : ICollectionFixture<UiServer>;
