@@ -41,6 +41,7 @@ need docker-registry docker-registry
 need wrk wrk
 need nginx nginx-light
 need psql postgresql-client
+need chromium chromium
 
 # The real servers of the scale-out backends, thrown away at exit: the contract suites and the cluster test use them.
 . tests/servers/postgres.sh

@@ -162,6 +162,14 @@ public sealed class PostgresManifestIndex(PostgresDatabase db) : IManifestIndex
         return digests.Select(Digest.Parse).ToList();
     }
 
+    public async Task<IReadOnlyList<TagInfo>?> ListTagInfoAsync(string repository, string? last, int limit, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        if (await Scalar(c, null, "SELECT 1 FROM repositories WHERE name = @r", ct, ("@r", repository)) is null) return null;
+        return await Rows(c, null, "SELECT name, digest, updated FROM tags WHERE repository = @r AND name > @last ORDER BY name LIMIT @n",
+            r => new TagInfo(r.GetString(0), Digest.Parse(r.GetString(1)), Time(r.GetInt64(2))), ct, ("@r", repository), ("@last", last ?? ""), ("@n", limit));
+    }
+
     private static async Task<ManifestInfo?> ManifestRow(NpgsqlConnection c, string sql, CancellationToken ct, params (string, object?)[] p)
     {
         var rows = await Rows(c, null, sql, r => new ManifestInfo(Digest.Parse(r.GetString(0)), r.GetString(1), r.GetInt64(2)), ct, p);

@@ -134,6 +134,14 @@ public sealed class SqliteManifestIndex(SqliteDatabase db) : IManifestIndex
         return digests.Select(Digest.Parse).ToList();
     }
 
+    public async Task<IReadOnlyList<TagInfo>?> ListTagInfoAsync(string repository, string? last, int limit, CancellationToken ct)
+    {
+        if (ReadScalar(db, "SELECT 1 FROM repositories WHERE name = $r", ct, ("$r", repository)) is null) return null;
+        await using var c = await db.ConnectAsync(ct);
+        return await Rows(c, null, "SELECT name, digest, updated FROM tags WHERE repository = $r AND name > $last ORDER BY name LIMIT $n",
+            r => new TagInfo(r.GetString(0), Digest.Parse(r.GetString(1)), Time(r.GetInt64(2))), ct, ("$r", repository), ("$last", last ?? ""), ("$n", limit));
+    }
+
     private static ManifestInfo ManifestRow(SqliteDataReader reader) => new(Digest.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2));
 }
 

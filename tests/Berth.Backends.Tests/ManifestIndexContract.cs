@@ -61,6 +61,25 @@ public abstract class ManifestIndexContract : StoreContract
     }
 
     [Fact]
+    public async Task TagInfoGivesEachTagsDigestAndTheTimeItWasLastPushed()
+    {
+        var config = await BlobAsync("team/app", "c");
+        var one = Image(config, await BlobAsync("team/app", "l1"));
+        var two = Image(config, await BlobAsync("team/app", "l2"));
+        var first = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123);
+        await S.Manifests.PutManifestAsync("team/app", one, "b", first, Ct);
+        await S.Manifests.PutManifestAsync("team/app", one, "a", first, Ct);
+        await S.Manifests.PutManifestAsync("team/app", two, "b", first.AddHours(1), Ct);
+        await S.Manifests.PutManifestAsync("team/app", one, "c", first.AddHours(2), Ct);
+
+        var all = await S.Manifests.ListTagInfoAsync("team/app", null, 10, Ct);
+        Assert.Equal([new TagInfo("a", one.Digest, first), new TagInfo("b", two.Digest, first.AddHours(1)), new TagInfo("c", one.Digest, first.AddHours(2))], all);
+        Assert.Equal(["c"], (await S.Manifests.ListTagInfoAsync("team/app", "b", 10, Ct))!.Select(t => t.Name));
+        Assert.Equal(["a"], (await S.Manifests.ListTagInfoAsync("team/app", null, 1, Ct))!.Select(t => t.Name));
+        Assert.Null(await S.Manifests.ListTagInfoAsync("team/none", null, 10, Ct));
+    }
+
+    [Fact]
     public async Task ReferrersAreFoundBySubjectAndFilteredByArtifactType()
     {
         var config = await BlobAsync("team/app", "config");

@@ -179,7 +179,6 @@ public sealed class NameAndErrorTests(RegistryServer server) : IClassFixture<Reg
     }
 
     [Theory]
-    [InlineData("/")]
     [InlineData("/v1/")]
     [InlineData("/v2x")]
     [InlineData("/v2/names/unknown/route/x")]

@@ -2,6 +2,9 @@ namespace Berth.Core.Metadata;
 
 public sealed record ManifestInfo(Digest Digest, string MediaType, long Size);
 
+/// <summary>A tag as the pages list it: what it points at, and when it was last pushed (set or moved).</summary>
+public sealed record TagInfo(string Name, Digest Digest, DateTimeOffset Pushed);
+
 /// <summary>
 /// Manifests per repository with what each references, tags and referrers, and what garbage collection asks of
 /// them. Contract for every backend:
@@ -43,4 +46,7 @@ public interface IManifestIndex
     /// <paramref name="limit"/>.
     /// </summary>
     Task<IReadOnlyList<Digest>> ListUnreferencedBlobsAsync(DateTimeOffset before, int limit, CancellationToken ct);
+
+    /// <summary>As <see cref="ListTagsAsync"/>, with each tag's digest and the time it was last pushed; null when the repository does not exist.</summary>
+    Task<IReadOnlyList<TagInfo>?> ListTagInfoAsync(string repository, string? last, int limit, CancellationToken ct);
 }

@@ -71,6 +71,9 @@ public sealed class ManifestService(IBlobStore store, IManifestIndex metadata, I
     public Task<IReadOnlyList<string>?> ListTagsAsync(string repository, string? last, int limit, CancellationToken ct) =>
         metadata.ListTagsAsync(repository, last, limit, ct);
 
+    public Task<IReadOnlyList<TagInfo>?> ListTagInfoAsync(string repository, string? last, int limit, CancellationToken ct) =>
+        metadata.ListTagInfoAsync(repository, last, limit, ct);
+
     public Task<IReadOnlyList<Descriptor>> ListReferrersAsync(string repository, Digest subject, string? artifactType, CancellationToken ct) =>
         metadata.ListReferrersAsync(repository, subject, artifactType, ct);
 

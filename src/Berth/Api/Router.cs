@@ -1,5 +1,6 @@
 using Berth.Auth;
 using Berth.Core;
+using Berth.Ui;
 
 namespace Berth.Api;
 
@@ -15,6 +16,8 @@ internal enum Surface
     Live,
     Ready,
     Metrics,
+    /// <summary>The web pages (Ui/WebUi.cs).</summary>
+    Pages,
 }
 
 /// <summary>
@@ -22,7 +25,7 @@ internal enum Surface
 /// It runs after <see cref="RequestTarget"/>, so it sees the path as sent and a dot segment cannot lead from one
 /// surface into another.
 /// </summary>
-internal sealed class Router(RegistryApi registry, TokenEndpoint token, ManagementApi management, Health health, MetricsEndpoint metrics, Authenticator auth, ILogger<Router> log)
+internal sealed class Router(RegistryApi registry, TokenEndpoint token, ManagementApi management, Health health, MetricsEndpoint metrics, WebUi pages, Authenticator auth, ILogger<Router> log)
 {
     private const string ManagementPrefix = "/api/v1/";
 
@@ -38,7 +41,8 @@ internal sealed class Router(RegistryApi registry, TokenEndpoint token, Manageme
         "/healthz" => Surface.Live,
         "/readyz" => Surface.Ready,
         MetricsEndpoint.Path => Surface.Metrics,
-        // "/ui" (pages) goes here.
+        // The pages, at Docker Hub's addresses: "/", "/search", "/signin", "/r/NAME", "/u/NAMESPACE", "/settings/...", "/static/...".
+        _ when WebUi.Owns(path) => Surface.Pages,
         _ => Surface.None,
     };
 
@@ -56,6 +60,7 @@ internal sealed class Router(RegistryApi registry, TokenEndpoint token, Manageme
             Surface.Live => Health.LiveAsync(ctx),
             Surface.Ready => health.ReadyAsync(ctx),
             Surface.Metrics => metrics.HandleAsync(ctx),
+            Surface.Pages => pages.HandleAsync(ctx, path),
             _ => NotFoundAsync(ctx),
         };
     }
@@ -63,6 +68,12 @@ internal sealed class Router(RegistryApi registry, TokenEndpoint token, Manageme
     /// <summary>A path no surface owns. Credentials are checked first, so wrong ones are a 401 here as everywhere else.</summary>
     private async Task NotFoundAsync(HttpContext ctx)
     {
+        // A browser (no credentials, asking for HTML) gets the pages' 404; clients get the error body as always.
+        if (ctx.Request.Headers.Authorization.Count == 0 && ctx.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        {
+            await pages.NotFoundPageAsync(ctx);
+            return;
+        }
         try
         {
             await auth.AuthenticateAsync(ctx);

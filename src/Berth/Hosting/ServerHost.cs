@@ -5,6 +5,7 @@ using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
 using Berth.Core.Storage;
+using Berth.Ui;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -109,6 +110,7 @@ public static class ServerHost
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddSingleton<WebhooksApi>();
+        await services.AddWebUiAsync(backends.Secrets, time, ct);
         // Periodic work: one line per job (GC, retention, scrub, scans to come).
         services.AddSingleton<IScheduledJob, UploadExpiry>();
         services.AddSingleton<IScheduledJob, EventPrune>();

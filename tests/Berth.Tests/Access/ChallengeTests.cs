@@ -62,7 +62,7 @@ public sealed class ChallengeTests(AuthServer server) : IClassFixture<AuthServer
     }
 
     [Theory]
-    [InlineData("/")]
+    [InlineData("/ui")]
     [InlineData("/foo")]
     [InlineData("/api/v1")]
     [InlineData("/token/")]
