@@ -49,7 +49,7 @@ write_config() {
 		    includereferences: true
 		  endpoints:
 		    - name: alistener
-		      url: https://hooks.example.com/event
+		      url: http://127.0.0.1:$hook_port/event
 		      headers:
 		        Authorization: [Bearer abc]
 		      timeout: 500ms
@@ -72,6 +72,23 @@ serve_berth() {
 	fail "berth did not answer 401 on /v2/: $(tail -n 5 "$work/berth.log")"
 }
 
+# The endpoint's receiver: records every body it is sent (distribution's endpoints become site-wide webhooks).
+hook_port=$(free_port)
+python3 - "$hook_port" "$work/hook" <<'PY' &
+import http.server, sys, os
+os.makedirs(sys.argv[2], exist_ok=True)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        n = len(os.listdir(sys.argv[2]))
+        open(os.path.join(sys.argv[2], f'{n}.json'), 'wb').write(body)
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+PY
+hook_pid=$!
+cleanup_hooks+=("kill $hook_pid 2>/dev/null; wait $hook_pid 2>/dev/null")
+
 port=$(free_port)
 registry=127.0.0.1:$port
 write_config "$work/config.yml" "$port" "$work/root"
@@ -79,6 +96,7 @@ serve_berth "$work/config.yml" "$port"
 grep -q 'ignored (no equivalent in Berth): log, storage.cache, http.headers, auth.htpasswd.realm, health, notifications.events, notifications.endpoints\[\].threshold, notifications.endpoints\[\].backoff' "$work/berth.log" \
 	|| fail "the ignored keys are not named in one warning: $(grep -i ignored "$work/berth.log")"
 grep -q 'notifications.endpoints: 1 endpoints read' "$work/berth.log" || fail "the endpoints are not reported"
+grep -q 'notifications.endpoints alistener: its headers are not sent' "$work/berth.log" || fail "the endpoint's unsent headers are not named"
 grep -q 'line 2 (carol) is not a bcrypt entry' "$work/berth.log" || fail "the MD5 entry is not reported"
 grep -q 'auth.htpasswd: 1 users from' "$work/berth.log" || fail "the htpasswd user is not reported"
 ! grep -q 'alice-secret-1\|\$2y\$' "$work/berth.log" || fail "a password or hash reached the log"
@@ -95,6 +113,13 @@ say "ok: docker login with the htpasswd password"
 image=$(make_image "$work/image" amd64 1)
 skopeo copy -q --dest-tls-verify=false --dest-creds alice:alice-secret-1 "oci:$work/image:latest" "docker://$registry/team/app:1" || fail "push as alice"
 refused "skopeo push with a wrong password" skopeo copy -q --dest-tls-verify=false --dest-creds alice:nope "oci:$work/image:latest" "docker://$registry/team/app:2"
+for _ in $(seq 100); do
+	grep -ls '"action":"push"' "$work"/hook/*.json 2>/dev/null | xargs -r grep -l '"repository":"team/app"' | grep -q . && break
+	sleep 0.1
+done
+grep -ls '"action":"push"' "$work"/hook/*.json 2>/dev/null | xargs -r grep -l '"repository":"team/app"' | grep -q . \
+	|| fail "the notifications endpoint received no push event within 10 s: $(cat "$work"/hook/*.json 2>/dev/null | head -c 600)"
+say "ok: the notifications endpoint received the push in distribution's envelope"
 expect_equal "pull as alice" "$(skopeo inspect --tls-verify=false --creds alice:alice-secret-1 --format '{{.Digest}}' "docker://$registry/team/app:1")" "$image"
 code=$(curl -s -o "$work/delete.json" -w '%{http_code}' -u alice:alice-secret-1 -X DELETE "http://$registry/v2/team/app/manifests/$image")
 expect_equal "delete with storage.delete.enabled false: status" "$code" "405"

@@ -116,7 +116,19 @@ public static class ConfigLoader
             if (applied is not null) options = applied;
             else errors.Add($"{name}: {error}");
         }
-        if (distribution is not null) options = options with { Warnings = distribution.Warnings, NotificationEndpoints = distribution.Endpoints };
+        if (distribution is not null)
+        {
+            options = options with
+            {
+                Warnings = [.. distribution.Warnings, .. distribution.Endpoints.Where(e => !e.Disabled && e.Headers.Count > 0)
+                    .Select(e => $"notifications.endpoints {e.Name}: its headers are not sent (Berth signs deliveries with X-Berth-Signature instead)")],
+                NotificationEndpoints = distribution.Endpoints,
+                Observability = options.Observability with
+                {
+                    Webhooks = [.. options.Observability.Webhooks, .. distribution.Endpoints.Where(e => !e.Disabled).Select(ConfiguredWebhook.FromNotification)],
+                },
+            };
+        }
         errors.AddRange(Settings.CrossCheck(options));
         return errors.Count > 0 ? (null, errors) : (options, errors);
     }

@@ -117,7 +117,7 @@ internal static class DistributionConfig
                         }
                         if (v is not YamlSequenceNode list) throw new Refused(v, "notifications.endpoints must be a list");
                         foreach (var e in list) result.Endpoints.Add(Endpoint(e, ignored));
-                        result.Warnings.Add($"notifications.endpoints: {result.Endpoints.Count} endpoints read");
+                        result.Warnings.Add($"notifications.endpoints: {result.Endpoints.Count} endpoints read (site-wide webhooks for push, pull and delete)");
                     }
                     break;
                 default:

@@ -25,4 +25,14 @@ public sealed record ObservabilityOptions
 }
 
 /// <summary>One webhook of <see cref="ObservabilityOptions.Webhooks"/>; <see cref="Repositories"/> empty for all.</summary>
-public sealed record ConfiguredWebhook(string Url, string Secret, IReadOnlyList<string> Events, string Repositories = "");
+public sealed record ConfiguredWebhook(string Url, string Secret, IReadOnlyList<string> Events, string Repositories = "")
+{
+    /// <summary>
+    /// Distribution's <c>notifications.endpoints</c> entry as a site-wide hook with the events distribution sends (push, pull,
+    /// delete) for every repository. Its receivers check no signature, so the secret is derived from the URL (a hook added
+    /// through the API gets a real one).
+    /// </summary>
+    public static ConfiguredWebhook FromNotification(NotificationEndpoint e) => new(e.Url,
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("berth notifications " + e.Url))),
+        [Core.Webhooks.WebhookEvents.Push, Core.Webhooks.WebhookEvents.Pull, Core.Webhooks.WebhookEvents.Delete]);
+}

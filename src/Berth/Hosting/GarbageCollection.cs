@@ -12,7 +12,8 @@ namespace Berth.Hosting;
 /// one run at a time across every process sharing the metadata (the job lock "gc"), and the last report kept in the
 /// metadata so every node and the CLI see it. The algorithm is <see cref="GarbageCollector"/>.
 /// </summary>
-internal sealed partial class GarbageCollection(GarbageCollector collector, IGarbageIndex index, IJobLocks locks, BerthOptions options, ILogger<GarbageCollection> log)
+internal sealed partial class GarbageCollection(GarbageCollector collector, IGarbageIndex index, IJobLocks locks, BerthOptions options, ILogger<GarbageCollection> log,
+    RegistryMetrics? metrics = null)
 {
     public const string JobName = "gc";
 
@@ -39,6 +40,7 @@ internal sealed partial class GarbageCollection(GarbageCollector collector, IGar
             var report = await collector.RunAsync(o, ct);
             await index.SaveReportAsync(JsonSerializer.Serialize(report, GcJson.Default.GcReport), report.Started.AddMilliseconds(report.DurationMs), ct);
             Ran(report.ToString());
+            if (!o.DryRun) metrics?.GcCompleted(report.BytesFreed, report.BlobsRemoved + report.OrphanFilesRemoved);
             return report;
         }
         catch (Exception e) when (e is not OperationCanceledException)
