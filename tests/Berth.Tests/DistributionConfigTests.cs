@@ -86,7 +86,7 @@ public sealed class DistributionConfigTests : IDisposable
         Assert.Equal(("hook", "https://hooks.example.com/event", TimeSpan.FromSeconds(90), false, "Bearer abc"),
             (hook.Name, hook.Url, hook.Timeout, hook.Disabled, hook.Headers["Authorization"].Single()));
         Assert.True(options.NotificationEndpoints[1].Disabled);
-        Assert.Contains("notifications.endpoints: 2 endpoints read", options.Warnings);
+        Assert.Contains("notifications.endpoints: 2 endpoints read (site-wide webhooks for push, pull and delete)", options.Warnings);
         Assert.Contains("ignored (no equivalent in Berth): notifications.endpoints[].threshold", options.Warnings);
     }
 
