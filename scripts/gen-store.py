@@ -11,7 +11,7 @@ The schema comes from src/Berth.Metadata/Schema/SqliteSchema.cs or PostgresSchem
 code it sits next to. No user is created: the store is open (anonymous pull). For load tests such as manifest
 GET over random repositories (scripts/random-repo.lua).
 
-    scripts/gen-store.py DATA_DIR [--repositories 1000000] [--tags 100000]
+    scripts/gen-store.py DATA_DIR [--repositories 1000000] [--tags 100000] [--no-images]
     scripts/gen-store.py DATA_DIR --postgres 'Host=127.0.0.1;Port=5432;Username=berth;Database=berth'
 
 With --postgres, serve with metadata.type postgres, BERTH_POSTGRES set to the same connection string and
@@ -105,6 +105,9 @@ def batches(data, args, now):
             settings, labels = search_rows(name, i, now, rng)
             rows["repository_settings"] += settings
             rows["repository_labels"] += labels
+            if args.no_images:
+                rows["repositories"].append((name, now))
+                continue
             for t, r in repository(name, ["latest"]).items():
                 rows[t] += r
         print(f"\r{min(start + BATCH, args.repositories)} repositories", end="", file=sys.stderr, flush=True)
@@ -127,12 +130,22 @@ def generate_sqlite(data, args, now):
         for statement in split_sql(step):
             db.execute(statement)
     db.execute(f"PRAGMA user_version = {len(steps)}")
+    # The search index's triggers would update it row by row: drop them for the load, build it in bulk, put them back.
+    triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    for name, _ in triggers:
+        db.execute(f"DROP TRIGGER {name}")
     for batch in batches(data, args, now):
         for table, rows in batch:
             if rows:
                 db.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
-    # Pull counts are the pull counter's to write; here random, so the ranking is not the name order.
-    db.execute("UPDATE repository_ranks SET pulls = abs(random()) % 100000")
+    # What the triggers would have written (pull counts are the pull counter's to write; here random, so the ranking
+    # is not the name order), then the full-text index in one pass.
+    db.execute("""INSERT INTO repository_ranks (name, official, description, labels, pulls)
+                  SELECT r.name, substr(r.name, 1, 8) = 'library/', s.description, l.labels, abs(random()) % 100000
+                  FROM repositories r LEFT JOIN repository_settings s ON s.name = r.name LEFT JOIN repository_labels l ON l.name = r.name""")
+    db.execute("INSERT INTO repository_words (repository_words) VALUES ('rebuild')")
+    for _, sql in triggers:
+        db.execute(sql)
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
@@ -172,6 +185,10 @@ def generate_postgres(data, args, now):
     for i, step in enumerate(steps):
         out.write(step + "\n;\n")
         out.write(f"INSERT INTO schema_version (version, applied) VALUES ({i + 1}, {now});\n")
+    # The search index's triggers and indexes would be updated row by row: off for the load, built in bulk after.
+    out.write("ALTER TABLE repositories DISABLE TRIGGER repositories_ranks_insert;\n"
+              "ALTER TABLE repository_settings DISABLE TRIGGER USER;\nALTER TABLE repository_labels DISABLE TRIGGER USER;\n"
+              "DROP INDEX repository_ranks_words;\nDROP INDEX repository_ranks_order;\n")
     columns = {
         "repositories": "name, created",
         "blobs": "digest, size, created",
@@ -189,7 +206,13 @@ def generate_postgres(data, args, now):
             out.write(f"COPY {table} ({columns[table]}) FROM STDIN;\n")
             out.write("".join("\t".join(copy_text(v) for v in row) + "\n" for row in rows))
             out.write("\\.\n")
-    out.write("UPDATE repository_ranks SET pulls = floor(random() * 100000)::bigint;\n")
+    out.write("INSERT INTO repository_ranks (name, official, description, labels, pulls) "
+              "SELECT r.name, search_official(r.name), s.description, l.labels, floor(random() * 100000)::bigint "
+              "FROM repositories r LEFT JOIN repository_settings s ON s.name = r.name LEFT JOIN repository_labels l ON l.name = r.name;\n")
+    index_sql = re.findall(r"CREATE INDEX repository_ranks_\w+ ON repository_ranks[^;]*;", "\n".join(steps))
+    out.write("SET maintenance_work_mem = '512MB';\n" + "\n".join(index_sql) + "\n")
+    out.write("ALTER TABLE repositories ENABLE TRIGGER repositories_ranks_insert;\n"
+              "ALTER TABLE repository_settings ENABLE TRIGGER USER;\nALTER TABLE repository_labels ENABLE TRIGGER USER;\n")
     out.write("COMMIT;\nVACUUM ANALYZE;\n")
     out.close()
     if psql.wait() != 0:
@@ -201,6 +224,8 @@ def main():
     parser.add_argument("data_dir")
     parser.add_argument("--repositories", type=int, default=1_000_000)
     parser.add_argument("--tags", type=int, default=100_000, help="tags of the one repository gen/tags (0: no such repository)")
+    parser.add_argument("--no-images", action="store_true",
+                        help="repositories without images: only the rows search reads (scripts/bench-search.sh), much faster")
     parser.add_argument("--postgres", metavar="CONNECTION_STRING", help="write the metadata into this PostgreSQL database (Npgsql form)")
     args = parser.parse_args()
     data = os.path.abspath(args.data_dir)

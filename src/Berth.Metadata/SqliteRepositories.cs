@@ -188,6 +188,18 @@ public sealed class SqliteRepositories(SqliteDatabase db, int fewMatches = Searc
             r => new OfficialMark(r.GetString(0), r.GetInt64(1) != 0, Time(r.GetInt64(2))), ct);
     }
 
+    public async Task<long> GetLabelsCursorAsync(CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        return Convert.ToInt64(await Scalar(c, null, "SELECT coalesce((SELECT last_event FROM search_cursor WHERE name = 'labels'), 0)", ct));
+    }
+
+    public async Task SetLabelsCursorAsync(long lastEvent, CancellationToken ct)
+    {
+        await using var c = await db.ConnectAsync(ct);
+        await Exec(c, null, "INSERT INTO search_cursor (name, last_event) VALUES ('labels', $e) ON CONFLICT DO UPDATE SET last_event = excluded.last_event", ct, ("$e", lastEvent));
+    }
+
     public async Task SetLabelsAsync(string repository, string? labels, DateTimeOffset now, CancellationToken ct)
     {
         await using var c = await db.ConnectAsync(ct);

@@ -33,7 +33,8 @@ public sealed class PostgresDatabaseTests : IAsyncLifetime
         start.Set();
         var stores = await Task.WhenAll(opens);
         Assert.Equal(8, stores.Length);
-        Assert.Equal("1,2,3", await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_version"));
+        // Each step once: versions 1..N with no repeat.
+        Assert.Equal(true, await ScalarAsync("SELECT count(*) = max(version) AND count(DISTINCT version) = count(*) AND min(version) = 1 FROM schema_version"));
         Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM pg_tables WHERE tablename = 'events'"));
         await stores[3].Uploads.CreateUploadAsync(new Core.Metadata.UploadSession("u1", "team/app", 0, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow), default);
         Assert.NotNull(await stores[5].Uploads.GetUploadAsync("u1", default));
@@ -45,7 +46,7 @@ public sealed class PostgresDatabaseTests : IAsyncLifetime
         await _db.OpenAsync();
         await ScalarAsync("INSERT INTO schema_version (version, applied) VALUES (99, 0)");
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _db.OpenAsync());
-        Assert.Equal("the database has schema version 99, newer than this Berth knows (3); upgrade Berth", e.Message);
+        Assert.Matches(@"^the database has schema version 99, newer than this Berth knows \(\d+\); upgrade Berth$", e.Message);
     }
 
     [Fact]

@@ -128,4 +128,28 @@ public sealed class SearchApiTests(SearchServer server) : IClassFixture<SearchSe
         // A repository whose last component is "star" keeps its settings: a PUT with a body is not a star.
         await AuthServer.ApiAsync(sam, HttpMethod.Put, "repositories/sam/star", """{"description":"x"}""", HttpStatusCode.NoContent);
     }
+    [Fact]
+    public async Task ImageLabelsAreFoundOnceTheJobIndexedThem()
+    {
+        using var sam = server.As("sam", "sam-password");
+        using var admin = server.Admin();
+        using var anonymous = server.NewClient();
+        var config = Blob.Text("""{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"org.opencontainers.image.vendor":"Globex Corporation","maintainer":"hank@example.com"}}}""");
+        var layer = Blob.Random(100);
+        await sam.PushBlobAsync("sam/labelled", config);
+        await sam.PushBlobAsync("sam/labelled", layer);
+        var manifest = Json.Bytes(Json.ImageManifest(MediaType.OciManifest, config.Descriptor(MediaType.OciConfig), [layer.Descriptor(MediaType.OciLayer)]));
+        await sam.PushManifestAsync("sam/labelled", "1", MediaType.OciManifest, manifest);
+        await AuthServer.ApiAsync(sam, HttpMethod.Put, "repositories/sam/labelled", """{"visibility":"public"}""", HttpStatusCode.NoContent);
+
+        var ran = await AuthServer.ApiAsync(admin, HttpMethod.Post, "jobs/search-labels/run");
+        Assert.Contains("indexed the labels of", ran!.Value.GetProperty("lastOutcome").GetString());
+        Assert.Equal(["sam/labelled"], Names(await SearchAsync(anonymous, "q=globex")));
+        Assert.Equal(["sam/labelled"], Names(await SearchAsync(anonymous, "q=hank+example")));
+
+        // A new image under the tag replaces them.
+        await sam.PushImageAsync("sam/labelled", "1");
+        await AuthServer.ApiAsync(admin, HttpMethod.Post, "jobs/search-labels/run");
+        Assert.Empty(Names(await SearchAsync(anonymous, "q=globex")));
+    }
 }

@@ -57,6 +57,11 @@ public interface IRepositories
     /// <summary>Sets the words of a repository's image labels that search matches (null: none).</summary>
     Task SetLabelsAsync(string repository, string? labels, DateTimeOffset now, CancellationToken ct);
 
+    /// <summary>The id of the last event whose labels were indexed (0 at first), and setting it.</summary>
+    Task<long> GetLabelsCursorAsync(CancellationToken ct);
+
+    Task SetLabelsCursorAsync(long lastEvent, CancellationToken ct);
+
     /// <summary>The repository, or null when it does not exist.</summary>
     Task<RepositoryEntry?> GetAsync(string name, CancellationToken ct);
 

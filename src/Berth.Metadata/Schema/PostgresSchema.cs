@@ -230,6 +230,11 @@ internal static class PostgresSchema
             updated bigint NOT NULL
         );
 
+        CREATE TABLE search_cursor (
+            name text COLLATE "C" PRIMARY KEY,
+            last_event bigint NOT NULL
+        );
+
         -- Derived, kept by the triggers below (berth migrate rebuilds it rather than copying it). The words are the name,
         -- description and labels lower-cased with every run of other characters made one space, as SQLite's unicode61
         -- tokenizer splits them, so a query matches the same repositories on both backends.

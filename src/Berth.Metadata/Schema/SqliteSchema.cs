@@ -194,6 +194,12 @@ internal static class SqliteSchema
             updated INTEGER NOT NULL
         ) WITHOUT ROWID;
 
+        -- The last event the search-labels job handled.
+        CREATE TABLE search_cursor (
+            name TEXT PRIMARY KEY,
+            last_event INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
         -- Derived (kept by the triggers below in the transaction of each change; berth migrate rebuilds it rather than
         -- copying it): one row per repository with what orders results (official, stars, pulls: pulls is written by the
         -- pull counter) and its searchable text, and the FTS5 index over that text (rowid = id).

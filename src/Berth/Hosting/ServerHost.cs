@@ -96,6 +96,7 @@ public static class ServerHost
         // Periodic work: one line per job (GC, retention, scrub, scans to come).
         services.AddSingleton<IScheduledJob, UploadExpiry>();
         services.AddSingleton<IScheduledJob, EventPrune>();
+        services.AddSingleton<IScheduledJob, SearchLabels>();
         services.AddSingleton<Scheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
         // Reads the events outbox: what another process changed drops this process's cached copy within a second.
