@@ -125,14 +125,16 @@ public sealed class SqliteRepositories(SqliteDatabase db, int fewMatches = Searc
             // Many matches (or no words: everything): walk the ranking in order; a cheap test on the lower-cased text (a
             // superset of the match) comes before the index's own answer for that one row.
             var text = "lower(k.name || ' ' || coalesce(k.description, '') || ' ' || coalesce(k.labels, ''))";
-            var superset = string.Concat(words.Select((_, i) => $" AND instr({text}, $w{i}) > 0"));
-            var matches = words.Count == 0 ? "" : " AND EXISTS (SELECT 1 FROM repository_words WHERE repository_words MATCH $m AND rowid = k.id)";
+            // CASE evaluates lazily: the index is asked only about rows the cheap test let through, and then the filter.
+            var superset = string.Join(" AND ", words.Select((_, i) => $"instr({text}, $w{i}) > 0"));
+            var admitted = words.Count == 0 ? Readable("k.name")
+                : $"CASE WHEN {superset} THEN EXISTS (SELECT 1 FROM repository_words WHERE repository_words MATCH $m AND rowid = k.id) AND {Readable("k.name")} ELSE 0 END";
             (string, object?)[] wp = [.. p, .. words.Select((w, i) => ($"$w{i}", (object?)w))];
             if (take > 0)
             {
                 results = await Rows(c, null, $"""
                     SELECT {Ranked} FROM repository_ranks k INDEXED BY repository_ranks_order
-                    WHERE k.name <> $exact AND {AfterCursor}{superset}{matches} AND {Readable("k.name")}
+                    WHERE k.name <> $exact AND {AfterCursor} AND {admitted}
                     ORDER BY {RankOrder} LIMIT $n OFFSET $skip
                     """, ReadRanked, ct, wp);
             }

@@ -27,7 +27,7 @@ public static class SearchTerms
     public const int FewMatches = 5000;
 
     /// <summary>For a query of the second kind, the count of visible results looks at no more than this many matches.</summary>
-    public const int CountedMatches = 10_000;
+    public const int CountedMatches = 2_000;
 
     /// <summary>Words of a query or of labels: at most 8, each at most 64 characters.</summary>
     public static IReadOnlyList<string> Words(string text)
