@@ -4,12 +4,14 @@
 
 Every repository NAME (gen/rNNNNNNN) has one tag, "latest", pointing at its own small OCI image manifest
 (one config and one layer shared by all, linked to every repository), as a push through the API would
-leave it. One more repository, gen/tags, has --tags tags (t0000000, ...) on one manifest, for tag-list paging.
+leave it. For search, each has a description (six words drawn from 60 common ones with Zipf weights, so
+"linux" is in about a third of them and "kafka" in about 3%, plus "projectNNNNN", shared by 10 repositories),
+image labels ("vendorNNN", shared by 1,000), a pull count (random, 0-99,999), and every tenth is public. One more repository, gen/tags, has --tags tags (t0000000, ...) on one manifest, for tag-list paging.
 The schema comes from src/Berth.Metadata/Schema/SqliteSchema.cs or PostgresSchema.cs, so the store matches the
 code it sits next to. No user is created: the store is open (anonymous pull). For load tests such as manifest
 GET over random repositories (scripts/random-repo.lua).
 
-    scripts/gen-store.py DATA_DIR [--repositories 1000000] [--tags 100000]
+    scripts/gen-store.py DATA_DIR [--repositories 1000000] [--tags 100000] [--no-images]
     scripts/gen-store.py DATA_DIR --postgres 'Host=127.0.0.1;Port=5432;Username=berth;Database=berth'
 
 With --postgres, serve with metadata.type postgres, BERTH_POSTGRES set to the same connection string and
@@ -19,6 +21,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import re
 import sqlite3
 import subprocess
@@ -37,6 +40,8 @@ COLUMNS = {
     "manifests": "repository, digest, media_type, size, artifact_type, subject, annotations, created",
     "manifest_references": "repository, manifest, target",
     "tags": "repository, name, digest, updated",
+    "repository_settings": "name, visibility, description, updated",
+    "repository_labels": "name, labels, updated",
 }
 
 
@@ -66,6 +71,21 @@ def image_manifest(config_digest, config_size, layer_digest, layer_size, title):
     }, separators=(",", ":")).encode()
 
 
+WORDS = ("linux alpine debian ubuntu python node java golang rust nginx redis postgres mysql server client api web worker "
+         "cron proxy cache queue build test runtime base image service tool agent exporter metrics logging gateway auth "
+         "frontend backend database stream batch ml model training inference cli sdk plugin operator controller sidecar "
+         "monitor backup storage network dns mail search kafka").split()
+WEIGHTS = [1 / (i + 1) for i in range(len(WORDS))]
+
+
+def search_rows(name, i, now, rng):
+    """repository_settings (visibility, description) and repository_labels rows of repository number i."""
+    words = rng.choices(WORDS, WEIGHTS, k=6)
+    description = " ".join(words).capitalize() + f", project{i % 100_000:05d}"
+    labels = f"org.opencontainers.image.vendor vendor{i % 1000:03d} org.opencontainers.image.licenses Apache-2.0"
+    return [(name, "public" if i % 10 == 0 else None, description, now)], [(name, labels, now)]
+
+
 def batches(data, args, now):
     """The rows of every table, BATCH repositories at a time: (table, rows) pairs, parents before children."""
     config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
@@ -86,17 +106,26 @@ def batches(data, args, now):
             "tags": [(name, tag, digest, now) for tag in tags],
         }
 
-    tables = ["repositories", "blobs", "repository_blobs", "manifests", "manifest_references", "tags"]
+    # Settings and labels before their repositories: the search index's triggers read them when a repository is created.
+    tables = ["repository_settings", "repository_labels", "repositories", "blobs", "repository_blobs", "manifests", "manifest_references", "tags"]
+    rng = random.Random(42)
     for start in range(0, args.repositories, BATCH):
         rows = {t: [] for t in tables}
         for i in range(start, min(start + BATCH, args.repositories)):
-            for t, r in repository(f"gen/r{i:07d}", ["latest"]).items():
+            name = f"gen/r{i:07d}"
+            settings, labels = search_rows(name, i, now, rng)
+            rows["repository_settings"] += settings
+            rows["repository_labels"] += labels
+            if args.no_images:
+                rows["repositories"].append((name, now))
+                continue
+            for t, r in repository(name, ["latest"]).items():
                 rows[t] += r
         print(f"\r{min(start + BATCH, args.repositories)} repositories", end="", file=sys.stderr, flush=True)
         yield [(t, rows[t]) for t in tables]
     if args.tags:
         many = repository("gen/tags", [f"t{i:07d}" for i in range(args.tags)])
-        yield [(t, many[t]) for t in tables]
+        yield [(t, many.get(t, [])) for t in tables]
 
 
 def generate_sqlite(data, args, now):
@@ -112,10 +141,22 @@ def generate_sqlite(data, args, now):
         for statement in split_sql(step):
             db.execute(statement)
     db.execute(f"PRAGMA user_version = {len(steps)}")
+    # The search index's triggers would update it row by row: drop them for the load, build it in bulk, put them back.
+    triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    for name, _ in triggers:
+        db.execute(f"DROP TRIGGER {name}")
     for batch in batches(data, args, now):
         for table, rows in batch:
             if rows:
                 db.executemany(f"INSERT OR IGNORE INTO {table} ({COLUMNS[table]}) VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    # What the triggers would have written (pull counts are the pull counter's to write; here random, so the ranking
+    # is not the name order), then the full-text index in one pass.
+    db.execute("""INSERT INTO repository_ranks (name, official, description, labels, pulls)
+                  SELECT r.name, substr(r.name, 1, 8) = 'library/', s.description, l.labels, abs(random()) % 100000
+                  FROM repositories r LEFT JOIN repository_settings s ON s.name = r.name LEFT JOIN repository_labels l ON l.name = r.name""")
+    db.execute("INSERT INTO repository_words (repository_words) VALUES ('rebuild')")
+    for _, sql in triggers:
+        db.execute(sql)
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
@@ -155,6 +196,10 @@ def generate_postgres(data, args, now):
     for i, step in enumerate(steps):
         out.write(step + "\n;\n")
         out.write(f"INSERT INTO schema_version (version, applied) VALUES ({i + 1}, {now});\n")
+    # The search index's triggers and indexes would be updated row by row: off for the load, built in bulk after.
+    out.write("ALTER TABLE repositories DISABLE TRIGGER repositories_ranks_insert;\n"
+              "ALTER TABLE repository_settings DISABLE TRIGGER USER;\nALTER TABLE repository_labels DISABLE TRIGGER USER;\n"
+              "DROP INDEX repository_ranks_words;\nDROP INDEX repository_ranks_order;\n")
     for batch in batches(data, args, now):
         for table, rows in batch:
             if not rows:
@@ -162,7 +207,14 @@ def generate_postgres(data, args, now):
             out.write(f"COPY {table} ({COLUMNS[table]}) FROM STDIN;\n")
             out.write("".join("\t".join(copy_text(v) for v in row) + "\n" for row in rows))
             out.write("\\.\n")
-    out.write("COMMIT;\nANALYZE;\n")
+    out.write("INSERT INTO repository_ranks (name, official, description, labels, pulls) "
+              "SELECT r.name, search_official(r.name), s.description, l.labels, floor(random() * 100000)::bigint "
+              "FROM repositories r LEFT JOIN repository_settings s ON s.name = r.name LEFT JOIN repository_labels l ON l.name = r.name;\n")
+    index_sql = re.findall(r"CREATE INDEX repository_ranks_\w+ ON repository_ranks[^;]*;", "\n".join(steps))
+    out.write("SET maintenance_work_mem = '512MB';\n" + "\n".join(index_sql) + "\n")
+    out.write("ALTER TABLE repositories ENABLE TRIGGER repositories_ranks_insert;\n"
+              "ALTER TABLE repository_settings ENABLE TRIGGER USER;\nALTER TABLE repository_labels ENABLE TRIGGER USER;\n")
+    out.write("COMMIT;\nVACUUM ANALYZE;\n")
     out.close()
     if psql.wait() != 0:
         sys.exit("gen-store.py: psql failed (see above)")
@@ -173,6 +225,8 @@ def main():
     parser.add_argument("data_dir")
     parser.add_argument("--repositories", type=int, default=1_000_000)
     parser.add_argument("--tags", type=int, default=100_000, help="tags of the one repository gen/tags (0: no such repository)")
+    parser.add_argument("--no-images", action="store_true",
+                        help="repositories without images: only the rows search reads (scripts/bench-search.sh), much faster")
     parser.add_argument("--postgres", metavar="CONNECTION_STRING", help="write the metadata into this PostgreSQL database (Npgsql form)")
     args = parser.parse_args()
     data = os.path.abspath(args.data_dir)
@@ -189,9 +243,16 @@ def main():
 
 
 def split_sql(script):
-    """Statements of one schema step (they contain no semicolons inside literals)."""
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """Statements of one schema step, a trigger's body (BEGIN ... END;) kept whole."""
+    statements, current = [], ""
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        current += line + "\n"
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return [s for s in statements if s.strip(" ;\n")]
 
 
 if __name__ == "__main__":

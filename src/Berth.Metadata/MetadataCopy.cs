@@ -80,9 +80,10 @@ public static partial class MetadataCopy
         return copied;
     }
 
-    /// <summary>The tables in the order the SQLite schema creates them, which references respect.</summary>
+    /// <summary>The tables in the order the SQLite schema creates them, which references respect; not repository_ranks,
+    /// which the target's triggers derive from the tables copied.</summary>
     private static IEnumerable<string> Tables() =>
-        SqliteSchema.Steps.SelectMany(step => CreateTable().Matches(step)).Select(m => m.Groups[1].Value).Distinct();
+        SqliteSchema.Steps.SelectMany(step => CreateTable().Matches(step)).Select(m => m.Groups[1].Value).Distinct().Except(["repository_ranks"]);
 
     private static Task WriteAsync(NpgsqlBinaryImporter import, object value, string type, string column, CancellationToken ct) => type switch
     {

@@ -112,6 +112,8 @@ public sealed class PostgresTagStatistics(PostgresDatabase db) : ITagStatistics
                 await Exec(c, tx, "UPDATE tags SET pull_count = pull_count + @n, last_pulled = greatest(last_pulled, @t) WHERE repository = @r AND name = @g", ct,
                     ("@n", p.Count), ("@t", t), ("@r", p.Repository), ("@g", p.Tag));
             }
+            // The search ranking's pull count (repository_ranks.pulls), in the same batch.
+            await Exec(c, tx, "UPDATE repository_ranks SET pulls = pulls + @n WHERE name = @r", ct, ("@n", p.Count), ("@r", p.Repository));
         }
         foreach (var chunk in ordered.Chunk(1000)) await Pg.Events(c, tx, ct, [.. chunk.Select(PolicySql.PullEvent)]);
         await tx.CommitAsync(ct);

@@ -111,6 +111,8 @@ public sealed class SqliteTagStatistics(SqliteDatabase db) : ITagStatistics
                 await Exec(c, tx, "UPDATE tags SET pull_count = pull_count + $n, last_pulled = max(coalesce(last_pulled, 0), $t) WHERE repository = $r AND name = $g", ct,
                     ("$n", p.Count), ("$t", t), ("$r", p.Repository), ("$g", p.Tag));
             }
+            // The search ranking's pull count (repository_ranks.pulls), in the same batch.
+            await Exec(c, tx, "UPDATE repository_ranks SET pulls = pulls + $n WHERE name = $r", ct, ("$n", p.Count), ("$r", p.Repository));
             await Event(c, tx, PolicySql.PullEvent(p), ct);
         }
         await tx.CommitAsync(ct);

@@ -355,6 +355,20 @@ internal sealed partial class Cli(TextReader input, TextWriter output, TextWrite
                 output.WriteLine($"repositories created in {p.GetValue(ns)} from now on are {p.GetValue(visibility)}");
             }));
 
+        var official = new Argument<string>("target") { Description = "a repository (acme/api), or a namespace with --namespace" };
+        var officialNamespace = new Option<bool>("--namespace") { Description = "the target is a namespace: every repository in it is official" };
+        Command Mark(string verb, bool on) => Verb(verb, on ? "Mark a repository or namespace official" : "Remove an official mark", [official, officialNamespace], async (p, s, ct) =>
+        {
+            await s.Admin.SetOfficialAsync(AccountRules.Operator, p.GetValue(official)!, p.GetValue(officialNamespace), on, ct);
+            output.WriteLine($"{(p.GetValue(officialNamespace) ? "namespace " : "")}{p.GetValue(official)} is {(on ? "" : "not ")}marked official");
+        });
+        yield return Group("official", "Official repositories and namespaces, ranked first in search (library/ always is)",
+            Mark("on", true), Mark("off", false),
+            Verb("list", "List the official marks", [], async (p, s, ct) =>
+            {
+                foreach (var m in await s.Admin.ListOfficialAsync(AccountRules.Operator, ct)) output.WriteLine($"{(m.IsNamespace ? "namespace" : "repository")}\t{m.Target}");
+            }));
+
         var actor = new Option<string?>("--actor") { Description = "only events by this account" };
         var action = new Option<string?>("--action") { Description = "only this action: login, push, delete, token.create, grant, ..." };
         var limit = new Option<int>("--limit") { Description = "at most this many events, 1 to 1000 (default 50)", DefaultValueFactory = _ => 50 };

@@ -43,10 +43,11 @@ public abstract class RepositoriesContract : StoreContract
         Assert.Null(await S.Repositories.GetAsync("team/none", Ct));
         Assert.Equal(new RepositoryEntry("team/web", Visibility.Public, "The Frontend"), await S.Repositories.GetAsync("team/web", Ct));
 
-        Assert.Equal(["team/api", "team/web"], (await S.Repositories.SearchAsync(RepositoryFilter.Everything, "team", null, 10, Ct)).Select(r => r.Name));
-        Assert.Equal(["team/web"], (await S.Repositories.SearchAsync(RepositoryFilter.Everything, "FRONT", null, 10, Ct)).Select(r => r.Name));
-        Assert.Equal(["team/web"], (await S.Repositories.SearchAsync(RepositoryFilter.Everything, "team", "team/api", 10, Ct)).Select(r => r.Name));
-        Assert.Equal(["team/web"], (await S.Repositories.SearchAsync(RepositoryFilter.Anonymous, "team", null, 10, Ct)).Select(r => r.Name));
+
+        Assert.Equal(["team/api", "team/web"], (await S.Repositories.SearchAsync(RepositoryFilter.Everything, new SearchQuery("team", 10, After: null), Ct)).Results.Select(r => r.Name));
+        Assert.Equal(["team/web"], (await S.Repositories.SearchAsync(RepositoryFilter.Everything, new SearchQuery("FRONT", 10, After: null), Ct)).Results.Select(r => r.Name));
+        Assert.Equal(["team/web"], (await S.Repositories.SearchAsync(RepositoryFilter.Everything, new SearchQuery("team", 10, After: "team/api"), Ct)).Results.Select(r => r.Name));
+        Assert.Equal(["team/web"], (await S.Repositories.SearchAsync(RepositoryFilter.Anonymous, new SearchQuery("team", 10, After: null), Ct)).Results.Select(r => r.Name));
     }
 
     [Fact]

@@ -2,7 +2,7 @@
 # Runs every real-client script; each starts its own registry (Berth from $BERTH_CMD, else distribution).
 # Two passes: the registry open (anonymous push and pull), then the same scripts again in auth mode
 # (BERTH_CLIENT_AUTH=1: authentication on, every client refused without its login, then signed in as admin;
-# see lib.sh). auth.sh (users, tokens, robots, public images) and login-sequence.sh (docker login, then the
+# see lib.sh). auth.sh (users, tokens, robots, public images), search.sh (podman search) and login-sequence.sh (docker login, then the
 # other clients on the same machine reading its config.json) run once. Authentication is Berth's: without
 # BERTH_CMD, auth mode, auth.sh and login-sequence.sh fail (they are never skipped).
 # Every registry listens on a free port picked at run time: two runs on one machine do not collide.
@@ -29,6 +29,7 @@ run() { # run LABEL SCRIPT ENV...
 }
 for script in "${clients[@]}"; do run "$script" "$script"; done
 run auth auth
+run search search
 run login-sequence login-sequence
 for script in "${clients[@]}"; do run "$script (auth mode)" "$script" BERTH_CLIENT_AUTH=1; done
 if [ "${#failed[@]}" -gt 0 ]; then

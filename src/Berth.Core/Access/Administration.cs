@@ -213,6 +213,26 @@ public sealed class Administration(IAccounts accounts, IRepositories repositorie
         await audit.ChangedAsync(actor, "namespace.visibility", ns, AccessText.Format(visibility), ct);
     }
 
+    /// <summary>Marks a namespace or repository official, or not (site administrators); "library/" is official without a mark.</summary>
+    public async Task SetOfficialAsync(Caller actor, string target, bool isNamespace, bool official, CancellationToken ct)
+    {
+        RequireSiteAdmin(actor);
+        if (!Names.IsValidRepository(target) || (isNamespace && target.Contains('/')))
+        {
+            throw new RegistryException(ErrorCode.NameInvalid, $"\"{ErrorDetail.Clip(target)}\" is not a valid {(isNamespace ? "namespace" : "repository name")}");
+        }
+        if (await repositories.SetOfficialAsync(target, isNamespace, official, time.GetUtcNow(), ct))
+        {
+            await audit.ChangedAsync(actor, "official", (isNamespace ? "namespace:" : "") + target, official ? "on" : "off", ct);
+        }
+    }
+
+    public async Task<IReadOnlyList<OfficialMark>> ListOfficialAsync(Caller actor, CancellationToken ct)
+    {
+        RequireSiteAdmin(actor);
+        return await repositories.ListOfficialAsync(ct);
+    }
+
     /// <summary>A robot account NAMESPACE+NAME: signs in only with its tokens and acts only inside its namespace, within their scopes.</summary>
     public async Task<Account> CreateRobotAsync(Caller actor, string ns, string name, CancellationToken ct)
     {

@@ -15,12 +15,33 @@ public sealed class RepositoryDirectory(IRepositories repositories, AccessContro
         return await repositories.ListAsync(everything ? RepositoryFilter.Everything : await access.PullFilterAsync(caller, ct), last, limit, ct);
     }
 
-    /// <summary>Repositories matching <paramref name="query"/> that the caller may pull.</summary>
-    public async Task<IReadOnlyList<RepositoryEntry>> SearchAsync(Caller caller, string query, string? after, int limit, CancellationToken ct)
+    /// <summary>Repositories matching <paramref name="query"/> that the caller may pull, ranked (<see cref="IRepositories.SearchAsync"/>),
+    /// continuing after the repository <paramref name="after"/> names.</summary>
+    public async Task<IReadOnlyList<RepositoryEntry>> SearchAsync(Caller caller, string query, string? after, int limit, CancellationToken ct) =>
+        (await SearchPageAsync(caller, new SearchQuery(query, limit, 0, after), ct)).Results;
+
+    /// <summary>A page of <see cref="SearchAsync"/> by offset, with how many results there are (never counting what the caller may not pull).</summary>
+    public async Task<SearchPage> SearchPageAsync(Caller caller, SearchQuery query, CancellationToken ct)
     {
-        var found = await repositories.SearchAsync(await access.PullFilterAsync(caller, ct), query, after, limit, ct);
-        return await access.IsEnabledAsync(ct) ? found : found.Select(r => r with { Visibility = Visibility.Public }).ToList();
+        var found = await repositories.SearchAsync(await access.PullFilterAsync(caller, ct), query, ct);
+        return await access.IsEnabledAsync(ct) ? found : found with { Results = found.Results.Select(r => r with { Visibility = Visibility.Public }).ToList() };
     }
+
+    /// <summary>Stars or unstars a repository the caller (a user, with a password or an unrestricted token) may pull; to anyone
+    /// else it does not exist.</summary>
+    public async Task StarAsync(Caller caller, string repository, bool starred, DateTimeOffset now, CancellationToken ct)
+    {
+        AccountRules.Require(caller.HasFullRights && caller.Name is not null, "only a signed-in user may star repositories");
+        if (await GetAsync(caller, repository, ct) is null || await repositories.GetAsync(repository, ct) is null)
+        {
+            throw new RegistryException(ErrorCode.NameUnknown, "repository name not known to registry");
+        }
+        await repositories.StarAsync(repository, caller.Name!, starred, now, ct);
+    }
+
+    /// <summary>The repositories <paramref name="user"/> starred, of those the caller may pull, in name order after <paramref name="after"/>.</summary>
+    public async Task<IReadOnlyList<RepositoryEntry>> StarredAsync(Caller caller, string user, string? after, int limit, CancellationToken ct) =>
+        await repositories.StarredAsync(await access.PullFilterAsync(caller, ct), user, after, limit, ct);
 
     /// <summary>
     /// The repository's settings when the caller may pull it (one that does not exist yet is private, with no description),

@@ -3,7 +3,10 @@ using Berth.Core.Access;
 namespace Berth.Core.Metadata;
 
 /// <param name="Visibility">The repository's own setting, else its namespace's default, else private.</param>
-public sealed record RepositoryEntry(string Name, Visibility Visibility, string? Description);
+/// <param name="Stars">How many users starred it.</param>
+/// <param name="Official">In "library/", or marked official (its own mark or its namespace's) by a site administrator.</param>
+/// <param name="Pulls">Pulls counted so far (0 until the pull counter fills it).</param>
+public sealed record RepositoryEntry(string Name, Visibility Visibility, string? Description, int Stars = 0, bool Official = false, long Pulls = 0);
 
 /// <summary>
 /// Which repositories a caller may pull, as data a query applies (<see cref="AccessControl.PullFilterAsync"/> builds it;
@@ -32,9 +35,32 @@ public interface IRepositories
     /// <summary>Names that <paramref name="readable"/> admits, in lexical order after <paramref name="last"/>, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<string>> ListAsync(RepositoryFilter readable, string? last, int limit, CancellationToken ct);
 
-    /// <summary>Repositories that <paramref name="readable"/> admits whose name or description contains <paramref name="query"/>
-    /// (case-insensitively), in name order after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
-    Task<IReadOnlyList<RepositoryEntry>> SearchAsync(RepositoryFilter readable, string query, string? after, int limit, CancellationToken ct);
+    /// <summary>
+    /// Repositories that <paramref name="readable"/> admits and the query matches (<see cref="SearchQuery"/>: every word of it
+    /// begins a word of the name, description or image labels), ranked: the repository named exactly as the query first,
+    /// then official ones, then by stars, then by pulls, then by name. An indexed query, never a walk over all names.
+    /// </summary>
+    Task<SearchPage> SearchAsync(RepositoryFilter readable, SearchQuery query, CancellationToken ct);
+
+    /// <summary>Stars (or unstars) an existing repository for <paramref name="user"/>; true when that changed anything.</summary>
+    Task<bool> StarAsync(string repository, string user, bool starred, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>The repositories <paramref name="user"/> starred that <paramref name="readable"/> admits, in name order after <paramref name="after"/>.</summary>
+    Task<IReadOnlyList<RepositoryEntry>> StarredAsync(RepositoryFilter readable, string user, string? after, int limit, CancellationToken ct);
+
+    /// <summary>Marks a namespace or a repository official (or not); true when that changed anything.</summary>
+    Task<bool> SetOfficialAsync(string target, bool isNamespace, bool official, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Every official mark, namespaces first, by name ("library/" is official without one).</summary>
+    Task<IReadOnlyList<OfficialMark>> ListOfficialAsync(CancellationToken ct);
+
+    /// <summary>Sets the words of a repository's image labels that search matches (null: none).</summary>
+    Task SetLabelsAsync(string repository, string? labels, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>The id of the last event whose labels were indexed (0 at first), and setting it.</summary>
+    Task<long> GetLabelsCursorAsync(CancellationToken ct);
+
+    Task SetLabelsCursorAsync(long lastEvent, CancellationToken ct);
 
     /// <summary>The repository, or null when it does not exist.</summary>
     Task<RepositoryEntry?> GetAsync(string name, CancellationToken ct);

@@ -295,5 +295,114 @@ internal static class PostgresSchema
             position bigint NOT NULL
         );
         """,
+        """
+        -- Search (docs/architecture.md, "Search"): the sibling of SQLite's step, with a tsvector and GIN in place of FTS5.
+        CREATE TABLE stars (
+            repository text COLLATE "C" NOT NULL,
+            account text COLLATE "C" NOT NULL,
+            created bigint NOT NULL,
+            PRIMARY KEY (repository, account)
+        );
+        CREATE INDEX stars_account ON stars(account, repository);
+
+        CREATE TABLE official_marks (
+            target text COLLATE "C" NOT NULL,
+            namespace boolean NOT NULL,
+            created bigint NOT NULL,
+            PRIMARY KEY (target, namespace)
+        );
+
+        CREATE TABLE repository_labels (
+            name text COLLATE "C" PRIMARY KEY,
+            labels text NOT NULL,
+            updated bigint NOT NULL
+        );
+
+        CREATE TABLE search_cursor (
+            name text COLLATE "C" PRIMARY KEY,
+            last_event bigint NOT NULL
+        );
+
+        -- Derived, kept by the triggers below (berth migrate rebuilds it rather than copying it). The words are the name,
+        -- description and labels lower-cased with every run of other characters made one space, as SQLite's unicode61
+        -- tokenizer splits them, so a query matches the same repositories on both backends.
+        CREATE TABLE repository_ranks (
+            name text COLLATE "C" PRIMARY KEY,
+            official boolean NOT NULL DEFAULT false,
+            stars integer NOT NULL DEFAULT 0,
+            pulls bigint NOT NULL DEFAULT 0,
+            description text,
+            labels text,
+            words tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, regexp_replace(
+                lower((name COLLATE "default") || ' ' || coalesce(description, '') || ' ' || coalesce(labels, '')), '[^[:alnum:]]+', ' ', 'g'))) STORED
+        );
+        CREATE INDEX repository_ranks_order ON repository_ranks(official DESC, stars DESC, pulls DESC, name);
+        CREATE INDEX repository_ranks_words ON repository_ranks USING gin (words);
+
+        CREATE FUNCTION search_official(n text) RETURNS boolean LANGUAGE sql STABLE AS $$
+            SELECT (strpos(n, '/') > 0 AND split_part(n, '/', 1) = 'library')
+                OR EXISTS (SELECT 1 FROM official_marks m WHERE (NOT m.namespace AND m.target = n)
+                    OR (m.namespace AND strpos(n, '/') > 0 AND m.target = split_part(n, '/', 1)))
+        $$;
+
+        CREATE FUNCTION search_repositories_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            INSERT INTO repository_ranks (name, official, stars, description, labels) VALUES (NEW.name, search_official(NEW.name),
+                (SELECT count(*) FROM stars WHERE repository = NEW.name),
+                (SELECT description FROM repository_settings WHERE name = NEW.name),
+                (SELECT labels FROM repository_labels WHERE name = NEW.name))
+            ON CONFLICT (name) DO NOTHING;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER repositories_ranks_insert AFTER INSERT ON repositories FOR EACH ROW EXECUTE FUNCTION search_repositories_insert();
+
+        CREATE FUNCTION search_description() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            UPDATE repository_ranks SET description = NEW.description WHERE name = NEW.name;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER repository_settings_ranks_insert AFTER INSERT ON repository_settings FOR EACH ROW
+            WHEN (NEW.description IS NOT NULL) EXECUTE FUNCTION search_description();
+        CREATE TRIGGER repository_settings_ranks_update AFTER UPDATE OF description ON repository_settings FOR EACH ROW
+            WHEN (NEW.description IS DISTINCT FROM OLD.description) EXECUTE FUNCTION search_description();
+
+        CREATE FUNCTION search_labels() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            IF TG_OP = 'DELETE' THEN
+                UPDATE repository_ranks SET labels = NULL WHERE name = OLD.name;
+            ELSE
+                UPDATE repository_ranks SET labels = NEW.labels WHERE name = NEW.name;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER repository_labels_ranks AFTER INSERT OR UPDATE OR DELETE ON repository_labels FOR EACH ROW EXECUTE FUNCTION search_labels();
+
+        CREATE FUNCTION search_stars() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            IF TG_OP = 'DELETE' THEN
+                UPDATE repository_ranks SET stars = stars - 1 WHERE name = OLD.repository;
+            ELSE
+                UPDATE repository_ranks SET stars = stars + 1 WHERE name = NEW.repository;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER stars_ranks AFTER INSERT OR DELETE ON stars FOR EACH ROW EXECUTE FUNCTION search_stars();
+
+        CREATE FUNCTION search_account_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            DELETE FROM stars WHERE account = OLD.name;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER accounts_stars_delete AFTER DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION search_account_delete();
+
+        CREATE FUNCTION search_official_marks() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE m official_marks;
+        BEGIN
+            IF TG_OP = 'DELETE' THEN m := OLD; ELSE m := NEW; END IF;
+            -- "ns/" up to "ns0" ('0' follows '/') is every name in the namespace, a range of the primary key.
+            UPDATE repository_ranks SET official = search_official(name)
+            WHERE (NOT m.namespace AND name = m.target) OR (m.namespace AND name > m.target || '/' AND name < m.target || '0');
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER official_marks_ranks AFTER INSERT OR DELETE ON official_marks FOR EACH ROW EXECUTE FUNCTION search_official_marks();
+
+        INSERT INTO repository_ranks (name, official, description)
+        SELECT r.name, search_official(r.name), s.description FROM repositories r LEFT JOIN repository_settings s ON s.name = r.name;
+        """,
     ];
 }

@@ -257,5 +257,106 @@ internal static class SqliteSchema
             position INTEGER NOT NULL
         );
         """,
+        """
+        -- Search (docs/architecture.md, "Search"). Stars by users; namespaces (namespace = 1) and repositories marked official
+        -- by a site administrator ("library/" is official without a mark); words from image labels (the search-labels job).
+        CREATE TABLE stars (
+            repository TEXT NOT NULL,
+            account TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (repository, account)
+        ) WITHOUT ROWID;
+        CREATE INDEX stars_account ON stars(account, repository);
+
+        CREATE TABLE official_marks (
+            target TEXT NOT NULL,
+            namespace INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (target, namespace)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE repository_labels (
+            name TEXT PRIMARY KEY,
+            labels TEXT NOT NULL,
+            updated INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        -- The last event the search-labels job handled.
+        CREATE TABLE search_cursor (
+            name TEXT PRIMARY KEY,
+            last_event INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        -- Derived (kept by the triggers below in the transaction of each change; berth migrate rebuilds it rather than
+        -- copying it): one row per repository with what orders results (official, stars, pulls: pulls is written by the
+        -- pull counter) and its searchable text, and the FTS5 index over that text (rowid = id).
+        CREATE TABLE repository_ranks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            official INTEGER NOT NULL DEFAULT 0,
+            stars INTEGER NOT NULL DEFAULT 0,
+            pulls INTEGER NOT NULL DEFAULT 0,
+            description TEXT,
+            labels TEXT
+        );
+        CREATE INDEX repository_ranks_order ON repository_ranks(official DESC, stars DESC, pulls DESC, name);
+        CREATE VIRTUAL TABLE repository_words USING fts5(name, description, labels, content = 'repository_ranks', content_rowid = 'id',
+            tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2 3');
+
+        CREATE TRIGGER repository_ranks_words_insert AFTER INSERT ON repository_ranks BEGIN
+            INSERT INTO repository_words (rowid, name, description, labels) VALUES (new.id, new.name, new.description, new.labels);
+        END;
+        CREATE TRIGGER repository_ranks_words_update AFTER UPDATE OF description, labels ON repository_ranks BEGIN
+            INSERT INTO repository_words (repository_words, rowid, name, description, labels) VALUES ('delete', old.id, old.name, old.description, old.labels);
+            INSERT INTO repository_words (rowid, name, description, labels) VALUES (new.id, new.name, new.description, new.labels);
+        END;
+        CREATE TRIGGER repositories_ranks_insert AFTER INSERT ON repositories BEGIN
+            INSERT INTO repository_ranks (name, official, stars, description, labels) VALUES (new.name,
+                (instr(new.name, '/') > 0 AND substr(new.name, 1, instr(new.name, '/') - 1) = 'library')
+                    OR EXISTS (SELECT 1 FROM official_marks WHERE (namespace = 0 AND target = new.name)
+                        OR (namespace = 1 AND instr(new.name, '/') > 0 AND target = substr(new.name, 1, instr(new.name, '/') - 1))),
+                (SELECT count(*) FROM stars WHERE repository = new.name),
+                (SELECT description FROM repository_settings WHERE name = new.name),
+                (SELECT labels FROM repository_labels WHERE name = new.name));
+        END;
+        CREATE TRIGGER repository_settings_ranks_insert AFTER INSERT ON repository_settings WHEN new.description IS NOT NULL BEGIN
+            UPDATE repository_ranks SET description = new.description WHERE name = new.name;
+        END;
+        CREATE TRIGGER repository_settings_ranks_update AFTER UPDATE OF description ON repository_settings
+            WHEN new.description IS NOT old.description BEGIN
+            UPDATE repository_ranks SET description = new.description WHERE name = new.name;
+        END;
+        CREATE TRIGGER repository_labels_ranks_insert AFTER INSERT ON repository_labels BEGIN
+            UPDATE repository_ranks SET labels = new.labels WHERE name = new.name;
+        END;
+        CREATE TRIGGER repository_labels_ranks_update AFTER UPDATE OF labels ON repository_labels WHEN new.labels IS NOT old.labels BEGIN
+            UPDATE repository_ranks SET labels = new.labels WHERE name = new.name;
+        END;
+        CREATE TRIGGER repository_labels_ranks_delete AFTER DELETE ON repository_labels BEGIN
+            UPDATE repository_ranks SET labels = NULL WHERE name = old.name;
+        END;
+        CREATE TRIGGER stars_ranks_insert AFTER INSERT ON stars BEGIN
+            UPDATE repository_ranks SET stars = stars + 1 WHERE name = new.repository;
+        END;
+        CREATE TRIGGER stars_ranks_delete AFTER DELETE ON stars BEGIN
+            UPDATE repository_ranks SET stars = stars - 1 WHERE name = old.repository;
+        END;
+        CREATE TRIGGER accounts_stars_delete AFTER DELETE ON accounts BEGIN
+            DELETE FROM stars WHERE account = old.name;
+        END;
+        CREATE TRIGGER official_marks_ranks_insert AFTER INSERT ON official_marks BEGIN
+            UPDATE repository_ranks SET official = 1
+            WHERE (new.namespace = 0 AND name = new.target) OR (new.namespace = 1 AND name > new.target || '/' AND name < new.target || '0');
+        END;
+        CREATE TRIGGER official_marks_ranks_delete AFTER DELETE ON official_marks BEGIN
+            UPDATE repository_ranks SET official = (substr(name, 1, 8) = 'library/')
+                OR EXISTS (SELECT 1 FROM official_marks m WHERE (m.namespace = 0 AND m.target = repository_ranks.name)
+                    OR (m.namespace = 1 AND instr(repository_ranks.name, '/') > 0 AND m.target = substr(repository_ranks.name, 1, instr(repository_ranks.name, '/') - 1)))
+            WHERE (old.namespace = 0 AND name = old.target) OR (old.namespace = 1 AND name > old.target || '/' AND name < old.target || '0');
+        END;
+
+        INSERT INTO repository_ranks (name, official, description)
+        SELECT r.name, substr(r.name, 1, 8) = 'library/', s.description FROM repositories r LEFT JOIN repository_settings s ON s.name = r.name;
+        """,
     ];
 }

@@ -17,7 +17,9 @@ internal sealed record TeamView(string Name, IReadOnlyList<string> Members);
 
 internal sealed record GrantView(string Subject, string Role);
 
-internal sealed record RepositoryView(string Name, string Visibility, string? Description);
+internal sealed record RepositoryView(string Name, string Visibility, string? Description, int Stars, bool Official, long Pulls);
+
+internal sealed record OfficialView(string Target, bool Namespace, DateTimeOffset Created);
 
 internal sealed record AuditView(long Id, DateTimeOffset Time, string Actor, string? Address, string Action, string Target, bool Success, string? Detail);
 
@@ -26,7 +28,8 @@ internal sealed record JobView(string Name, long Period, DateTimeOffset? LastSta
 internal sealed record SearchResult(string Name, string? Description, [property: JsonPropertyName("is_official")] bool IsOfficial,
     [property: JsonPropertyName("star_count")] int StarCount, [property: JsonPropertyName("is_automated")] bool IsAutomated);
 
-internal sealed record DockerSearch([property: JsonPropertyName("num_results")] int NumResults, string Query, IReadOnlyList<SearchResult> Results);
+internal sealed record DockerSearch([property: JsonPropertyName("num_results")] int NumResults, [property: JsonPropertyName("num_pages")] int NumPages,
+    int Page, [property: JsonPropertyName("page_size")] int PageSize, string Query, IReadOnlyList<SearchResult> Results);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(UserView))]
@@ -40,6 +43,7 @@ internal sealed record DockerSearch([property: JsonPropertyName("num_results")] 
 [JsonSerializable(typeof(List<RepositoryView>))]
 [JsonSerializable(typeof(List<AuditView>))]
 [JsonSerializable(typeof(DockerSearch))]
+[JsonSerializable(typeof(List<OfficialView>))]
 [JsonSerializable(typeof(JobView))]
 [JsonSerializable(typeof(List<JobView>))]
 internal sealed partial class ManagementJson : JsonSerializerContext
@@ -56,9 +60,6 @@ internal sealed partial class ManagementJson : JsonSerializerContext
 internal sealed class ManagementApi(Administration accounts, TokenService tokens, AuditTrail audit, RepositoryDirectory repositories, TimeProvider time,
     Authenticator auth, Scheduler scheduler, PolicyApi policies, GcApi gc, WebhooksApi webhooks, ILogger<ManagementApi> log)
 {
-    /// <summary>Official images live in this namespace, as on Docker Hub.</summary>
-    public const string OfficialNamespace = "library";
-
     /// <summary>The surface under /api/v1/: <paramref name="path"/> is what follows that prefix.</summary>
     public async Task HandleAsync(HttpContext ctx, string path)
     {
@@ -191,6 +192,19 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
                 var found = await repositories.SearchAsync(caller, query, string.IsNullOrEmpty(last) ? null : last, PageSize(ctx, 100), ct);
                 await Json(ctx, found.Select(View).ToList(), ManagementJson.Api.ListRepositoryView);
                 break;
+            case ("GET", ["users", var user, "starred"]):
+                var after = ctx.Request.Query["last"].ToString();
+                var starred = await repositories.StarredAsync(caller, user, after.Length == 0 ? null : after, PageSize(ctx, 100), ct);
+                await Json(ctx, starred.Select(View).ToList(), ManagementJson.Api.ListRepositoryView);
+                break;
+            case ("GET", ["official"]):
+                var marks = await accounts.ListOfficialAsync(caller, ct);
+                await Json(ctx, marks.Select(m => new OfficialView(m.Target, m.IsNamespace, m.Created)).ToList(), ManagementJson.Api.ListOfficialView);
+                break;
+            case ("PUT" or "DELETE", ["namespaces", var ns, "official"]):
+                await accounts.SetOfficialAsync(caller, ns, true, method == "PUT", ct);
+                NoContent(ctx);
+                break;
             case ("GET", ["audit"]):
                 await AuditAsync(ctx, caller);
                 break;
@@ -224,8 +238,23 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
     {
         var ct = ctx.RequestAborted;
         var grants = rest[^1] == "grants";
-        var name = string.Join('/', grants ? rest[..^1] : rest);
+        // PUT or DELETE .../star and .../official without a body; a PUT with a body is the settings of a repository so named.
+        var mark = rest.Length > 1 && rest[^1] is "star" or "official" && ctx.Request.Method is "PUT" or "DELETE"
+            && ctx.Request.ContentLength is null or 0 && !ctx.Request.Headers.TransferEncoding.Any() ? rest[^1] : null;
+        var name = string.Join('/', grants || mark is not null ? rest[..^1] : rest);
         if (!Names.IsValidRepository(name)) throw new RegistryException(ErrorCode.NameInvalid, "invalid repository name");
+        if (mark == "star")
+        {
+            await repositories.StarAsync(caller, name, ctx.Request.Method == "PUT", time.GetUtcNow(), ct);
+            NoContent(ctx);
+            return;
+        }
+        if (mark == "official")
+        {
+            await accounts.SetOfficialAsync(caller, name, false, ctx.Request.Method == "PUT", ct);
+            NoContent(ctx);
+            return;
+        }
         switch (ctx.Request.Method, grants)
         {
             case ("GET", false):
@@ -284,13 +313,21 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
         await Json(ctx, events.Select(e => new AuditView(e.Id, e.Time, e.Actor, e.Address, e.Action, e.Target, e.Success, e.Detail)).ToList(), ManagementJson.Api.ListAuditView);
     }
 
-    /// <summary>GET /v1/search?q=&amp;n= as <c>docker search</c> calls it.</summary>
+    /// <summary>GET /v1/search?q=&amp;n=&amp;page= as <c>docker search</c> and <c>podman search</c> call it: n at most 100, pages from 1.</summary>
     private async Task DockerSearchAsync(HttpContext ctx, Caller caller)
     {
         var query = ctx.Request.Query["q"].ToString();
-        var found = await repositories.SearchAsync(caller, query, null, PageSize(ctx, 25), ctx.RequestAborted);
-        var results = found.Select(r => new SearchResult(r.Name, r.Description ?? "", AccessText.Namespace(r.Name) == OfficialNamespace, 0, false)).ToList();
-        await Json(ctx, new DockerSearch(results.Count, query, results), ManagementJson.Api.DockerSearch);
+        var size = Math.Min(PageSize(ctx, 25), 100);
+        var pageText = ctx.Request.Query["page"].ToString();
+        var page = pageText.Length == 0 ? 1
+            : int.TryParse(pageText, out var p) && p > 0 ? p : throw new RegistryException(ErrorCode.PaginationNumberInvalid, "page must be a positive integer");
+        var offset = (long)(page - 1) * size;
+        var found = offset >= SearchTerms.MaxResults ? null : await repositories.SearchPageAsync(caller, new SearchQuery(query, size, (int)offset), ctx.RequestAborted);
+        // A page past the last still says how many results there are.
+        found ??= await repositories.SearchPageAsync(caller, new SearchQuery(query, 1), ctx.RequestAborted) with { Results = [] };
+        var results = found.Results.Select(r => new SearchResult(r.Name, r.Description ?? "", r.Official, r.Stars, false)).ToList();
+        var pages = (found.Total + size - 1) / size;
+        await Json(ctx, new DockerSearch(found.Total, pages, page, size, query, results), ManagementJson.Api.DockerSearch);
     }
 
     private static int PageSize(HttpContext ctx, int fallback)
@@ -305,7 +342,7 @@ internal sealed class ManagementApi(Administration accounts, TokenService tokens
 
     private static Visibility ParseVisibility(string text) => AccountRules.ParseVisibility(text);
 
-    private static RepositoryView View(RepositoryEntry r) => new(r.Name, AccessText.Format(r.Visibility), r.Description);
+    private static RepositoryView View(RepositoryEntry r) => new(r.Name, AccessText.Format(r.Visibility), r.Description, r.Stars, r.Official, r.Pulls);
 
     private static UserView View(Account a) =>
         new(a.Name, a.Kind.ToString().ToLowerInvariant(), a.IsAdmin, AccessText.Format(a.DefaultVisibility), a.Created);

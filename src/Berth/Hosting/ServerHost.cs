@@ -121,6 +121,7 @@ public static class ServerHost
         services.AddSingleton<GcApi>();
         services.AddSingleton<IScheduledJob, StorageStats>();
         services.AddSingleton<IScheduledJob, WebhookPrune>();
+        services.AddSingleton<IScheduledJob, SearchLabels>();
         services.AddSingleton<Scheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<Scheduler>());
         // Reads the events outbox: what another process changed drops this process's cached copy within a second.

@@ -79,8 +79,10 @@ internal sealed class RepositoryPages(RepositoryDirectory directory, AccessContr
     private static void Item(Html body, RepositoryEntry r)
     {
         body.Add($"<li><a class=\"name\" href=\"/r/{r.Name}\">{r.Name}</a> {VisibilityBadge(r.Visibility)}");
-        // Stars, pulls and the official mark (issue 12, search branch) go here once RepositoryEntry carries them.
-        if (AccessText.Namespace(r.Name) is null or "library") body.Add($" <span class=\"badge official\" title=\"In the root or library namespace\">library</span>");
+        // Search results carry the ranking's fields; entries read one by one (the home list) know only "library/".
+        if (r.Official || AccessText.Namespace(r.Name) is null or "library") body.Add($" <span class=\"badge official\" title=\"Official\">official</span>");
+        if (r.Stars > 0) body.Add($" <span class=\"muted\" title=\"Stars\">\u2605 {r.Stars}</span>");
+        if (r.Pulls > 0) body.Add($" <span class=\"muted\" title=\"Pulls\">{r.Pulls} pulls</span>");
         if (FirstLine(r.Description) is { } line) body.Add($"<div class=\"muted\">{line}</div>");
         body.Add($"</li>");
     }
