@@ -9,7 +9,7 @@ namespace Berth.Hosting;
 /// <summary>
 /// Delivers webhooks from the events outbox. Each pass, under the <c>webhooks</c> job lock (one node of a cluster at a time):
 /// <list type="number">
-/// <item>Fan-out: the events after the cursor kept in metadata (<see cref="IWebhooks.CursorAsync"/>; at the very first pass
+/// <item>Fan-out: the events after the cursor kept in metadata (<see cref="IWebhooks.CursorAsync"/>; at the first start
 /// the newest event, so history is not replayed) become one pending delivery per matching hook, each holding its envelope,
 /// stored together with the new cursor in one transaction. A crash before that commit reads the same events again; the
 /// (hook, event) key keeps one delivery of each.</item>
@@ -42,6 +42,16 @@ internal sealed partial class WebhookDispatcher(IEventLog events, IWebhooks hook
         PooledConnectionLifetime = TimeSpan.FromMinutes(2),
     })
     { Timeout = RequestTimeout };
+
+    /// <summary>
+    /// A new installation's cursor is set before the server takes requests (hosted services start before Kestrel), so the
+    /// events of the first requests are delivered, however late the first pass comes.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (await hooks.CursorAsync(cancellationToken) is null) await StartCursorAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
