@@ -398,7 +398,11 @@ internal sealed partial class Cli(TextReader input, TextWriter output, TextWrite
         return command;
     }
 
-    private Command Verb(string name, string description, Symbol[] symbols, Func<ParseResult, AccessServices, CancellationToken, Task> run)
+    private Command Verb(string name, string description, Symbol[] symbols, Func<ParseResult, AccessServices, CancellationToken, Task> run) =>
+        BackendVerb(name, description, symbols, (parse, options, backends, ct) => run(parse, backends.AccessServices(options, time), ct));
+
+    /// <summary>A verb on an existing registry's stores: the configuration and data options, the stores opened (never created), failures as one line and an exit code.</summary>
+    private Command BackendVerb(string name, string description, Symbol[] symbols, Func<ParseResult, BerthOptions, Backends, CancellationToken, Task> run)
     {
         var command = new Command(name, description);
         foreach (var s in symbols)
@@ -417,8 +421,7 @@ internal sealed partial class Cli(TextReader input, TextWriter output, TextWrite
                 var notices = new List<string>();
                 var backends = await Backends.OpenAsync(options, create: false, time, notices, ct);
                 foreach (var notice in notices) error.WriteLine($"{path}: {notice}");
-                var service = backends.AccessServices(options, time);
-                await run(parse, service, ct);
+                await run(parse, options, backends, ct);
                 return ExitCodes.Ok;
             }
             catch (StartupException e)

@@ -79,39 +79,6 @@ internal sealed partial class Cli
         private BlobStorage Storage() => _storage ??= Backends.OpenBlobStorageAsync(options, time, CancellationToken.None).GetAwaiter().GetResult();
     }
 
-    private Command PolicyVerb(string name, string description, Symbol[] symbols, Func<ParseResult, PolicyContext, CancellationToken, Task> run)
-    {
-        var command = new Command(name, description);
-        foreach (var s in symbols)
-        {
-            if (s is Argument a) command.Arguments.Add(a);
-            else if (s is Option o) command.Options.Add(o);
-        }
-        command.Options.Add(ConfigOption);
-        command.Options.Add(DataOption);
-        command.SetAction(async (parse, ct) =>
-        {
-            var path = CommandPath(parse.CommandResult);
-            if (LoadOptions(parse, checkFiles: false) is not { } options) return ExitCodes.Usage;
-            try
-            {
-                var notices = new List<string>();
-                var backends = await Backends.OpenAsync(options, create: false, time, notices, ct);
-                foreach (var notice in notices) error.WriteLine($"{path}: {notice}");
-                await run(parse, new PolicyContext(options, backends, time), ct);
-                return ExitCodes.Ok;
-            }
-            catch (StartupException e)
-            {
-                error.WriteLine($"{path}: {e.Message}");
-                return e.ExitCode;
-            }
-            catch (RegistryException e)
-            {
-                error.WriteLine($"{path}: {e.Message}");
-                return e.Code is ErrorCode.InvalidRequest or ErrorCode.NameInvalid ? ExitCodes.Usage : ExitCodes.Failed;
-            }
-        });
-        return command;
-    }
+    private Command PolicyVerb(string name, string description, Symbol[] symbols, Func<ParseResult, PolicyContext, CancellationToken, Task> run) =>
+        BackendVerb(name, description, symbols, (parse, options, backends, ct) => run(parse, new PolicyContext(options, backends, time), ct));
 }

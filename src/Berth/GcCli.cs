@@ -14,29 +14,15 @@ internal sealed partial class Cli
         var dryRun = new Option<bool>("--dry-run") { Description = "list and count what would go; change nothing" };
         var grace = new Option<string?>("--grace") { Description = "keep links, blobs and files younger than this (default gc.grace; 0s allowed)" };
         var deleteUntagged = new Option<bool>("--delete-untagged") { Description = "delete untagged manifests older than the grace window (default: gc.untagged)" };
-        var gc = new Command("gc", "Remove untagged manifests (by policy), unused links, unreferenced blobs, expired uploads and files the metadata never recorded; prints the report")
-        {
-            ConfigOption, DataOption, dryRun, grace, deleteUntagged,
-        };
-        gc.SetAction(async (parse, ct) =>
-        {
-            var name = CommandPath(parse.CommandResult);
-            if (LoadOptions(parse, checkFiles: false) is not { } options) return ExitCodes.Usage;
-            TimeSpan? graceValue = null;
-            if (parse.GetValue(grace) is { } text)
+        return BackendVerb("gc", "Remove untagged manifests (by policy), unused links, unreferenced blobs, expired uploads and files the metadata never recorded; prints the report",
+            [dryRun, grace, deleteUntagged], async (parse, options, backends, ct) =>
             {
-                if (!ConfigLoader.TryParseDuration(text, out var g))
+                TimeSpan? graceValue = null;
+                if (parse.GetValue(grace) is { } text)
                 {
-                    error.WriteLine($"{name}: --grace: \"{text}\" is not a duration (for example 0s, 30m, 1h)");
-                    return ExitCodes.Usage;
+                    graceValue = ConfigLoader.TryParseDuration(text, out var g) ? g
+                        : throw new RegistryException(ErrorCode.InvalidRequest, $"--grace: \"{text}\" is not a duration (for example 0s, 30m, 1h)");
                 }
-                graceValue = g;
-            }
-            try
-            {
-                var notices = new List<string>();
-                var backends = await Backends.OpenAsync(options, create: false, time, notices, ct);
-                foreach (var notice in notices) error.WriteLine($"{name}: {notice}");
                 var storage = await Backends.OpenBlobStorageAsync(options, time, ct);
                 var uploads = new UploadService(storage.Staging, backends.Uploads, backends.Claims, time);
                 var collector = new GarbageCollector(backends.Garbage, storage.Blobs, backends.Uploads, uploads, time);
@@ -45,19 +31,6 @@ internal sealed partial class Cli
                 var report = await service.RunExclusiveAsync(
                     service.Options(parse.GetValue(dryRun), graceValue, parse.GetValue(deleteUntagged) ? "delete" : null), ct);
                 output.WriteLine(System.Text.Json.JsonSerializer.Serialize(report, GcJson.Default.GcReport));
-                return ExitCodes.Ok;
-            }
-            catch (StartupException e)
-            {
-                error.WriteLine($"{name}: {e.Message}");
-                return e.ExitCode;
-            }
-            catch (RegistryException e)
-            {
-                error.WriteLine($"{name}: {e.Message}");
-                return ExitCodes.Failed;
-            }
-        });
-        return gc;
+            });
     }
 }

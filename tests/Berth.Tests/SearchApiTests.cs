@@ -84,7 +84,7 @@ public sealed class SearchApiTests(SearchServer server) : IClassFixture<SearchSe
         // A stranger cannot star what it cannot see, and learns nothing from trying.
         var hidden = await AuthServer.ApiAsync(tess, HttpMethod.Put, "repositories/sam/hidden-tool/star", null, HttpStatusCode.NotFound);
         var missing = await AuthServer.ApiAsync(tess, HttpMethod.Put, "repositories/sam/no-such/star", null, HttpStatusCode.NotFound);
-        Assert.Equal(missing.ToString(), hidden.ToString());
+        Assert.Equal(RequestIds.Masked(missing.ToString()!), RequestIds.Masked(hidden.ToString()!));
         await AuthServer.ApiAsync(anonymous, HttpMethod.Put, "repositories/sam/tool/star", null, HttpStatusCode.Unauthorized);
         // sam's stars: tess sees only those she may pull.
         await AuthServer.ApiAsync(sam, HttpMethod.Put, "repositories/sam/hidden-tool/star", null, HttpStatusCode.NoContent);
