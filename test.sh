@@ -60,10 +60,10 @@ log "build (Release)"
 dotnet build Berth.slnx -c Release -warnaserror -nologo -v quiet
 
 log "unit and end-to-end tests (xunit): metadata on SQLite and PostgreSQL, blobs on the filesystem and S3"
-dotnet test Berth.slnx -c Release --no-build -nologo -v quiet --filter "FullyQualifiedName!~Berth.UiTests"
+dotnet test Berth.slnx -c Release --no-build -nologo -v quiet --logger "console;verbosity=minimal" --filter "FullyQualifiedName!~Berth.UiTests"
 
 log "the web pages in a real browser (Playwright driving Debian's chromium), on their own so the browser's timings are the pages'"
-dotnet test tests/Berth.UiTests -c Release --no-build -nologo -v quiet
+dotnet test tests/Berth.UiTests -c Release --no-build -nologo -v quiet --logger "console;verbosity=minimal"
 
 log "publish the single executable (the real-client and crash tests run what ships)"
 export BERTH_CMD
