@@ -33,11 +33,6 @@ def schema_steps():
     return [textwrap.dedent(step) for step in re.findall(r'"""\n(.*?)\n\s*"""', text, re.S)]
 
 
-def split_sql(script):
-    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
 class Store:
     def __init__(self, data, db, created):
         self.data, self.db, self.created, self.n = data, db, created, 0
@@ -109,11 +104,11 @@ def main():
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=OFF")
     steps = schema_steps()
-    db.execute("BEGIN")
+    # Whole steps through executescript: a naive split on ';' breaks trigger bodies (BEGIN ... END;).
     for step in steps:
-        for statement in split_sql(step):
-            db.execute(statement)
+        db.executescript(step)
     db.execute(f"PRAGMA user_version = {len(steps)}")
+    db.execute("BEGIN")
     store = Store(data, db, int(started * 1000) - 2 * 86_400_000)
     names = [f"gc/r{i:04d}" for i in range(REPOSITORIES)]
     store.rows["repositories"] = [(n, store.created) for n in names]
